@@ -1,0 +1,49 @@
+"""The role matrix: which role may do what. Views and services ask `can()`;
+hiding a button is never the only guard."""
+
+from .models import Role
+
+OWNER, MANAGER, SUPPORT, WAREHOUSE = Role.OWNER, Role.MANAGER, Role.SUPPORT, Role.WAREHOUSE
+
+ROLE_MATRIX: dict[str, frozenset[str]] = {
+    # campaigns
+    "campaign.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
+    "campaign.create": frozenset({OWNER, MANAGER}),
+    "campaign.change": frozenset({OWNER, MANAGER}),
+    "campaign.delete": frozenset({OWNER}),
+    # backers and pledges
+    "backers.view": frozenset({OWNER, MANAGER, SUPPORT}),
+    "backers.import": frozenset({OWNER, MANAGER}),
+    # orders and fulfilment
+    "orders.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
+    "orders.lock": frozenset({OWNER, MANAGER}),
+    "orders.release": frozenset({OWNER, MANAGER}),
+    "warehouse.operate": frozenset({OWNER, MANAGER, WAREHOUSE}),
+    # support
+    "tickets.answer": frozenset({OWNER, MANAGER, SUPPORT}),
+    # team
+    "team.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
+    "team.manage": frozenset({OWNER}),
+}
+
+ACTIONS_DESCRIBED = {
+    "campaign.view": "See campaigns and their overview",
+    "campaign.create": "Create campaigns",
+    "campaign.change": "Change campaign settings and branding",
+    "campaign.delete": "Delete campaigns",
+    "backers.view": "See backers and pledges",
+    "backers.import": "Import backer reports",
+    "orders.view": "See orders",
+    "orders.lock": "Lock and unlock orders",
+    "orders.release": "Release waves to the warehouse",
+    "warehouse.operate": "Work warehouse exports and shipments",
+    "tickets.answer": "Answer support tickets",
+    "team.view": "See the team",
+    "team.manage": "Invite, change roles and remove team members",
+}
+
+
+def role_can(role: str | None, action: str) -> bool:
+    if action not in ROLE_MATRIX:
+        raise KeyError(f"Unknown action {action!r}: add it to ROLE_MATRIX")
+    return role in ROLE_MATRIX[action]

@@ -1,0 +1,15 @@
+"""Celery application.
+
+Without CELERY_BROKER_URL the settings turn on eager mode, so tasks run
+in-process and the demo needs nothing but Python.
+"""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("pledgeport")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.contrib import admin
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.urls import team_urlpatterns
+
+
+def healthz(request):
+    """Liveness for load balancers and compose healthchecks: the database answers."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def home(request):
+    return redirect("campaign-list" if request.user.is_authenticated else "login")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("app/", include("pledges.urls")),
+    path("app/", include(team_urlpatterns)),
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+if settings.SERVE_MEDIA:
+    # Self-hosted installs serve uploads (campaign logos) from the app; put a
+    # proxy or object storage in front when traffic grows.
+    from django.urls import re_path
+    from django.views.static import serve
+
+    urlpatterns += [
+        re_path(
+            r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}, name="media"
+        )
+    ]

@@ -1,0 +1,10 @@
+class PledgesError(Exception):
+    code = "pledges_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class SlugTaken(PledgesError):
+    code = "slug_taken"

@@ -1,0 +1,76 @@
+from django import forms
+from django.conf import settings
+
+from .models import Campaign
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def format_value(self, value):
+        if hasattr(value, "strftime"):
+            return value.strftime("%Y-%m-%dT%H:%M")
+        return value
+
+
+class ColourInput(forms.TextInput):
+    input_type = "color"
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "slug",
+            "platform",
+            "currency",
+            "closed_on",
+            "survey_lock_at",
+            "logo",
+            "primary_colour",
+            "accent_colour",
+            "intro_text",
+            "sender_name",
+            "sender_email",
+        ]
+        widgets = {
+            "closed_on": DateInput,
+            "survey_lock_at": DateTimeInput,
+            "primary_colour": ColourInput,
+            "accent_colour": ColourInput,
+            "intro_text": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "slug": "Used in links: /s/<address>/ for surveys and in commands.",
+            "survey_lock_at": "After this moment backers can no longer change address or choices.",
+            "logo": "PNG, JPEG or WebP, at most 2 MB. Shown on survey pages and emails.",
+            "sender_name": "The name backers see on survey emails.",
+        }
+
+    def __init__(self, *args, organizations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["survey_lock_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.fields["logo"].widget.attrs["accept"] = "image/png,image/jpeg,image/webp"
+        if organizations is not None:
+            self.fields["organization"] = forms.ModelChoiceField(
+                queryset=organizations, empty_label=None
+            )
+            self.order_fields(["organization"])
+            if organizations.count() == 1:
+                self.fields["organization"].widget = forms.HiddenInput()
+                self.fields["organization"].initial = organizations.first()
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo and hasattr(logo, "size") and logo.size > settings.LOGO_MAX_BYTES:
+            limit = settings.LOGO_MAX_BYTES // (1024 * 1024)
+            raise forms.ValidationError(f"The logo is too large: at most {limit} MB.")
+        image = getattr(logo, "image", None)
+        if image is not None and image.format not in {"PNG", "JPEG", "WEBP"}:
+            raise forms.ValidationError("Use a PNG, JPEG or WebP image.")
+        return logo

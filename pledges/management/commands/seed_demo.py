@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand
+
+from pledges.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization, team and campaign (safe to run again: changes nothing)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--backers", type=int, default=500)
+
+    def handle(self, *args, backers, **options):
+        result = seed_demo(backers=backers)
+        news = (
+            f"{result.created_backers} new"
+            if result.created_backers
+            else "nothing new: already seeded"
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo campaign “{result.campaign.name}” (slug {result.campaign.slug}): "
+                f"{result.total_backers} backers, {news}."
+            )
+        )
+        self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
+        for email, _first, _last, role in DEMO_USERS:
+            self.stdout.write(f"  {email:<24} {role}")

@@ -1,0 +1,15 @@
+"""The back office's stage navigation for one campaign.
+
+A stage is listed only once it has pages: later apps add their entry here
+(label, url name taking the campaign slug, action the role needs)."""
+
+from accounts.permissions import role_can
+
+STAGES: list[tuple[str, str, str]] = [
+    ("Overview", "campaign-overview", "campaign.view"),
+    ("Settings", "campaign-settings", "campaign.change"),
+]
+
+
+def stages_for(*, role: str | None) -> list[tuple[str, str]]:
+    return [(label, url_name) for label, url_name, action in STAGES if role_can(role, action)]

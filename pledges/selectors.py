@@ -1,0 +1,83 @@
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django_countries import countries
+
+from accounts.models import Membership
+from accounts.permissions import role_can
+
+from .models import Backer, Campaign, PaymentStatus, Pledge
+
+
+def campaigns_for(*, user) -> QuerySet[Campaign]:
+    """Every campaign of every organization the user belongs to."""
+    if not user.is_authenticated:
+        return Campaign.objects.none()
+    return Campaign.objects.filter(organization__memberships__user=user).select_related(
+        "organization"
+    )
+
+
+def campaign_for(*, user, slug: str, action: str = "campaign.view") -> tuple[Campaign, str]:
+    """The campaign and the user's role in its organization.
+
+    Another organization's campaign does not exist for this user (404); a role
+    that may see it but not do `action` gets 403."""
+    membership = (
+        Membership.objects.filter(user=user, organization__campaigns__slug=slug)
+        .select_related("organization")
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    if membership is None:
+        raise Http404("No such campaign.")
+    if not role_can(membership.role, "campaign.view"):
+        raise Http404("No such campaign.")
+    if not role_can(membership.role, action):
+        raise PermissionDenied("Your role does not allow this.")
+    campaign = Campaign.objects.select_related("organization").get(slug=slug)
+    return campaign, membership.role
+
+
+def campaign_overview(*, campaign: Campaign) -> dict:
+    """Headline figures for the overview page, in a constant number of queries."""
+    pledges = Pledge.objects.filter(backer__campaign=campaign)
+    totals = pledges.aggregate(
+        pledges=Count("pk"),
+        collected=Count("pk", filter=Q(payment_status=PaymentStatus.COLLECTED)),
+        dropped=Count("pk", filter=Q(payment_status=PaymentStatus.DROPPED)),
+        errored=Count("pk", filter=Q(payment_status=PaymentStatus.ERRORED)),
+        countries=Count("shipping_country", distinct=True),
+    )
+    backers = Backer.objects.filter(campaign=campaign)
+    duplicate_emails = (
+        backers.exclude(email_normalized="")
+        .values("email_normalized")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count()
+    )
+    rewards = list(
+        campaign.rewards.annotate(
+            pledge_count=Count("pledges"),
+            collected_count=Count(
+                "pledges", filter=Q(pledges__payment_status=PaymentStatus.COLLECTED)
+            ),
+        ).order_by("minimum", "title")
+    )
+    top_countries = list(
+        pledges.exclude(shipping_country="")
+        .values("shipping_country")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "shipping_country")[:10]
+    )
+    for row in top_countries:
+        row["name"] = countries.name(row["shipping_country"]) or row["shipping_country"]
+    return {
+        "backers": backers.count(),
+        "duplicate_emails": duplicate_emails,
+        "rewards": rewards,
+        "top_countries": top_countries,
+        **totals,
+    }

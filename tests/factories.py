@@ -1,0 +1,91 @@
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from djmoney.money import Money
+
+from accounts.models import Membership, Organization, Role
+from pledges.models import Backer, Campaign, PaymentStatus, Platform, Pledge, Reward
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    username = factory.LazyAttribute(lambda o: o.email.lower())
+    first_name = "Ada"
+    last_name = "Lovelace"
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Studio {n}")
+    slug = factory.Sequence(lambda n: f"studio-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    role = Role.OWNER
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    slug = factory.Sequence(lambda n: f"campaign-{n}")
+    platform = Platform.KICKSTARTER
+    currency = "USD"
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reward
+
+    campaign = factory.SubFactory(CampaignFactory)
+    platform_reward_id = factory.Sequence(lambda n: str(9000 + n))
+    title = factory.Sequence(lambda n: f"Tier {n}")
+    minimum = factory.LazyAttribute(lambda o: Money(Decimal("59.00"), o.campaign.currency))
+
+
+class BackerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Backer
+
+    campaign = factory.SubFactory(CampaignFactory)
+    platform = Platform.KICKSTARTER
+    platform_backer_id = factory.Sequence(lambda n: str(1_000_000 + n))
+    backer_number = factory.Sequence(lambda n: n + 1)
+    name = "Zoë Åberg"
+    email = factory.Sequence(lambda n: f"backer{n}@example.net")
+    email_normalized = factory.LazyAttribute(lambda o: o.email.strip().lower())
+
+
+class PledgeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pledge
+
+    backer = factory.SubFactory(BackerFactory)
+    reward = factory.SubFactory(RewardFactory, campaign=factory.SelfAttribute("..backer.campaign"))
+    amount = factory.LazyAttribute(lambda o: Money(Decimal("59.00"), o.backer.campaign.currency))
+    payment_status = PaymentStatus.COLLECTED
+    shipping_country = "SE"
+    shipping_city = "Tyresö"
