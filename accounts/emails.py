@@ -18,7 +18,7 @@ def send_invitation(*, invitation_id: int) -> bool:
     """Email the invitation link once: a retried task finds `sent_at` and stops."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("organization", "invited_by")
             .filter(pk=invitation_id)
             .first()

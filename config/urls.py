@@ -1,20 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.urls import team_urlpatterns
-
-
-def healthz(request):
-    """Liveness for load balancers and compose healthchecks: the database answers."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def home(request):
@@ -23,7 +13,6 @@ def home(request):
 
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("app/", include("pledges.urls")),
     path("app/", include(team_urlpatterns)),

@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from .models import Campaign
 
@@ -68,8 +69,10 @@ class CampaignForm(forms.ModelForm):
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
         if logo and hasattr(logo, "size") and logo.size > settings.LOGO_MAX_BYTES:
-            limit = settings.LOGO_MAX_BYTES // (1024 * 1024)
-            raise forms.ValidationError(f"The logo is too large: at most {limit} MB.")
+            raise forms.ValidationError(
+                f"The logo is too large ({filesizeformat(logo.size)}): "
+                f"at most {filesizeformat(settings.LOGO_MAX_BYTES)}."
+            )
         image = getattr(logo, "image", None)
         if image is not None and image.format not in {"PNG", "JPEG", "WEBP"}:
             raise forms.ValidationError("Use a PNG, JPEG or WebP image.")

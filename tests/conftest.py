@@ -64,3 +64,9 @@ def pytest_configure(config):
 
     # Hashing strength is not under test; a fast hasher keeps the suite quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests call tasks in-process even where CI exports a broker; the worker
+    # integration test sends to Redis through its own producer.
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
