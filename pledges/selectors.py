@@ -72,8 +72,14 @@ def campaign_overview(*, campaign: Campaign) -> dict:
         .annotate(n=Count("pk"))
         .order_by("-n", "shipping_country")[:10]
     )
+    # Bar lengths relative to the largest row, so the chart reads at a glance.
+    top_reward = max((r.pledge_count for r in rewards), default=0) or 1
+    for reward in rewards:
+        reward.share = round(100 * reward.pledge_count / top_reward)
+    top_country = top_countries[0]["n"] if top_countries else 1
     for row in top_countries:
         row["name"] = countries.name(row["shipping_country"]) or row["shipping_country"]
+        row["share"] = round(100 * row["n"] / top_country)
     return {
         "backers": backers.count(),
         "duplicate_emails": duplicate_emails,
