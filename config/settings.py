@@ -247,3 +247,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Backer imports: uploads above this size are refused with a clear message.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=200) * 1024 * 1024

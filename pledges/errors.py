@@ -8,3 +8,11 @@ class PledgesError(Exception):
 
 class SlugTaken(PledgesError):
     code = "slug_taken"
+
+
+class ImportRefused(PledgesError):
+    code = "import_refused"
+
+
+class ImportStateError(PledgesError):
+    code = "import_state"

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from .models import Campaign
+from .models import Campaign, ImportFormat
 
 
 class DateInput(forms.DateInput):
@@ -77,3 +77,47 @@ class CampaignForm(forms.ModelForm):
         if image is not None and image.format not in {"PNG", "JPEG", "WEBP"}:
             raise forms.ValidationError("Use a PNG, JPEG or WebP image.")
         return logo
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Backer report",
+        help_text="Kickstarter's ZIP or CSV, Indiegogo's CSV, "
+        "or any CSV/XLSX (you map its columns).",
+    )
+    format = forms.ChoiceField(
+        choices=ImportFormat.choices, initial=ImportFormat.AUTO, label="Layout"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs["accept"] = ".zip,.csv,.tsv,.txt,.xlsx"
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(upload.size)}; the limit is "
+                f"{filesizeformat(settings.IMPORT_MAX_BYTES)}."
+            )
+        return upload
+
+
+class ColumnMappingForm(forms.Form):
+    """One select per field the importer knows; choices are the file's columns."""
+
+    def __init__(self, *args, header: list[str], initial_mapping: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        from .importers.formats import MAPPABLE_FIELDS
+
+        choices = [("", "— not in this file —")] + [(h, h) for h in header if h]
+        for item in MAPPABLE_FIELDS:
+            self.fields[item.name] = forms.ChoiceField(
+                label=item.label,
+                choices=choices,
+                required=item.required,
+                initial=initial_mapping.get(item.name, ""),
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {name: column for name, column in self.cleaned_data.items() if column}

@@ -86,15 +86,29 @@ class Backer(models.Model):
     name = models.CharField(max_length=300, blank=True)
     email = models.EmailField(max_length=254, blank=True)
     # Lower-cased, trimmed: what duplicates are found by.
-    email_normalized = models.CharField(max_length=254, blank=True, db_index=True)
+    email_normalized = models.CharField(max_length=254, blank=True)
     source = models.CharField(
         max_length=20, choices=BackerSource.choices, default=BackerSource.CAMPAIGN
+    )
+    first_import_run = models.ForeignKey(
+        "ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_import_run = models.ForeignKey(
+        "ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    duplicate_group = models.ForeignKey(
+        "DuplicateGroup", on_delete=models.SET_NULL, null=True, blank=True, related_name="backers"
+    )
+    # Set when the creator merged this backer into another one (same person).
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_backers"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["backer_number", "pk"]
+        indexes = [models.Index(fields=["campaign", "email_normalized"])]
         constraints = [
             # The platform's id is the identity: re-imports update, never duplicate.
             models.UniqueConstraint(
@@ -119,8 +133,9 @@ class Pledge(models.Model):
     """What a backer pledged on the platform, as the report says."""
 
     backer = models.ForeignKey(Backer, on_delete=models.CASCADE, related_name="pledges")
+    # RESTRICT: a reward with pledges cannot be deleted alone, only with its campaign.
     reward = models.ForeignKey(
-        Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="pledges"
+        Reward, on_delete=models.RESTRICT, null=True, blank=True, related_name="pledges"
     )
     amount = MoneyField(max_digits=12, decimal_places=2, default_currency="USD")
     shipping_paid = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", default=0)
@@ -148,6 +163,180 @@ class Pledge(models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["payment_status"])]
+        constraints = [
+            # One pledge per platform identity: re-imports update it in place.
+            models.UniqueConstraint(fields=["backer"], name="pledge_one_per_backer")
+        ]
 
     def __str__(self):
         return f"{self.backer} – {self.reward or 'no reward'}"
+
+
+def import_upload_path(instance, filename: str) -> str:
+    # Files live under their organization's folder, named by the run, never by
+    # what the uploader typed (no path tricks).
+    return f"imports/org-{instance.campaign.organization_id}/run-{instance.pk or 'new'}.upload"
+
+
+class ImportFormat(models.TextChoices):
+    AUTO = "auto", "Detect from the header"
+    KICKSTARTER = "kickstarter", "Kickstarter backer report"
+    KICKSTARTER_ITEMIZED = "kickstarter_itemized", "Kickstarter (itemized rewards layout)"
+    KICKSTARTER_NO_REWARD = "kickstarter_no_reward", "Kickstarter (no reward file)"
+    INDIEGOGO = "indiegogo", "Indiegogo contributions"
+    MAPPED = "mapped", "Other CSV/XLSX (column mapping)"
+
+
+class ImportState(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    NEEDS_MAPPING = "needs_mapping", "Needs column mapping"
+    PREVIEWING = "previewing", "Checking (dry run)"
+    PREVIEWED = "previewed", "Ready to apply"
+    BLOCKED = "blocked", "Has blocking problems"
+    APPLYING = "applying", "Applying"
+    APPLIED = "applied", "Applied"
+    FAILED = "failed", "Failed"
+
+
+class ImportRun(models.Model):
+    """One uploaded backer report and what importing it did (or would do)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="import_runs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to=import_upload_path, max_length=300)
+    original_name = models.CharField(max_length=300)
+    file_hash = models.CharField(max_length=64, db_index=True)
+    file_size = models.BigIntegerField(default=0)
+    format = models.CharField(
+        max_length=30, choices=ImportFormat.choices, default=ImportFormat.AUTO
+    )
+    detected_format = models.CharField(max_length=30, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    state = models.CharField(
+        max_length=20, choices=ImportState.choices, default=ImportState.UPLOADED
+    )
+    # progress of the current step, for the bar
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # results: {"rows", "new", "updated", "unchanged", "problems", "blocking", ...}
+    counts = models.JSONField(default=dict, blank=True)
+    samples = models.JSONField(default=dict, blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Import #{self.pk} of {self.original_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 0
+        return min(100, round(100 * self.rows_done / self.rows_total))
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in {ImportState.UPLOADED, ImportState.PREVIEWING, ImportState.APPLYING}
+
+
+class ImportProblem(models.Model):
+    """A problem found in a file: where (file, line, column) and what."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="problems")
+    file = models.CharField(max_length=300, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True)
+    column = models.CharField(max_length=300, blank=True)
+    message = models.TextField()
+    blocking = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        where = ", ".join(
+            p for p in [self.file, f"line {self.line}" if self.line else "", self.column] if p
+        )
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ImportMapping(models.Model):
+    """The column mapping a creator saved for "other" files of a campaign."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="import_mapping"
+    )
+    mapping = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Column mapping of {self.campaign}"
+
+
+class DuplicateReason(models.TextChoices):
+    SAME_EMAIL = "same_email", "Same email under several backer ids"
+    SAME_PERSON = "same_person", "Same name and address on several platforms"
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", "To review"
+    MERGED = "merged", "Merged"
+    KEPT_APART = "kept_apart", "Kept apart"
+
+
+class DuplicateGroup(models.Model):
+    """Backers that look like one person. Flagged for review, never merged silently."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="duplicate_groups"
+    )
+    reason = models.CharField(max_length=20, choices=DuplicateReason.choices)
+    key = models.CharField(max_length=400)
+    status = models.CharField(
+        max_length=20, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    member_count = models.PositiveIntegerField(default=0)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "reason", "key"], name="duplicate_group_unique_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()}: {self.key}"
+
+
+class BackerEvent(models.Model):
+    """What happened to a backer: imported, updated by an import, merged, kept apart."""
+
+    backer = models.ForeignKey(Backer, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey(
+        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=30)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.action} {self.backer_id}"

@@ -7,9 +7,17 @@ from accounts.permissions import role_can
 
 STAGES: list[tuple[str, str, str]] = [
     ("Overview", "campaign-overview", "campaign.view"),
+    ("Backers", "backer-list", "backers.view"),
+    ("Imports", "import-list", "backers.import"),
+    ("Duplicates", "duplicate-list", "backers.view"),
     ("Settings", "campaign-settings", "campaign.change"),
 ]
 
 
 def stages_for(*, role: str | None) -> list[tuple[str, str]]:
     return [(label, url_name) for label, url_name, action in STAGES if role_can(role, action)]
+
+
+def campaign_context(campaign, role, active: str) -> dict:
+    """What every campaign page's template needs for the header and the stage menu."""
+    return {"campaign": campaign, "role": role, "stages": stages_for(role=role), "active": active}

@@ -1,12 +1,12 @@
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django_countries import countries
 
 from accounts.models import Membership
 from accounts.permissions import role_can
 
-from .models import Backer, Campaign, PaymentStatus, Pledge
+from .models import Backer, Campaign, DuplicateGroup, DuplicateStatus, PaymentStatus, Pledge
 
 
 def campaigns_for(*, user) -> QuerySet[Campaign]:
@@ -87,3 +87,56 @@ def campaign_overview(*, campaign: Campaign) -> dict:
         "top_countries": top_countries,
         **totals,
     }
+
+
+def backers_with_pledge(backers: QuerySet[Backer]) -> QuerySet[Backer]:
+    """Backers with their pledge (and its reward) and duplicate group: any number
+    of rows in two queries."""
+    return backers.select_related("duplicate_group").prefetch_related(
+        Prefetch("pledges", queryset=Pledge.objects.select_related("reward"))
+    )
+
+
+def backer_counts(*, campaign: Campaign) -> dict:
+    """The counts strip above the backer list, in one query."""
+
+    def having(condition: Q) -> Count:
+        # distinct: the pledge and duplicate group joins must not count a backer twice
+        return Count("pk", filter=condition, distinct=True)
+
+    return Backer.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk", distinct=True),
+        dropped=having(Q(pledges__payment_status=PaymentStatus.DROPPED)),
+        errored=having(Q(pledges__payment_status=PaymentStatus.ERRORED)),
+        open_duplicates=having(Q(duplicate_group__status=DuplicateStatus.OPEN)),
+        merged=having(Q(merged_into__isnull=False)),
+    )
+
+
+def duplicate_groups(*, campaign: Campaign, decided: bool) -> QuerySet[DuplicateGroup]:
+    """Open groups oldest first, or decided groups latest decision first, each with
+    its members (pledge and reward included) in a constant number of queries."""
+    members = backers_with_pledge(
+        Backer.objects.order_by(F("backer_number").asc(nulls_last=True), "pk")
+    )
+    groups = DuplicateGroup.objects.filter(campaign=campaign).prefetch_related(
+        Prefetch("backers", queryset=members)
+    )
+    if decided:
+        return (
+            groups.exclude(status=DuplicateStatus.OPEN)
+            .select_related("decided_by")
+            .order_by(F("decided_at").desc(nulls_last=True), "-pk")
+        )
+    return groups.filter(status=DuplicateStatus.OPEN).order_by("created_at", "pk")
+
+
+def backer_to_keep(group: DuplicateGroup) -> Backer | None:
+    """The backer a merge keeps unless the creator picks another: the lowest backer
+    number (the earliest pledge) among members not merged yet. Uses prefetched members."""
+    active = [b for b in group.backers.all() if b.merged_into_id is None]
+    return min(
+        active,
+        key=lambda b: (b.backer_number is None, b.backer_number or 0, b.pk),
+        default=None,
+    )

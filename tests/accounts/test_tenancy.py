@@ -4,9 +4,18 @@ TENANT_URLS lists every URL that takes a campaign or organization; the last
 test fails when a new back-office URL is added without being listed here."""
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Role
+from pledges.models import (
+    Backer,
+    DuplicateGroup,
+    DuplicateReason,
+    ImportProblem,
+    ImportRun,
+    ImportState,
+)
 from tests.factories import (
     BackerFactory,
     CampaignFactory,
@@ -19,6 +28,22 @@ from tests.factories import (
 TENANT_URLS = {
     "campaign-overview": lambda o: {"slug": o["campaign"].slug},
     "campaign-settings": lambda o: {"slug": o["campaign"].slug},
+    "backer-list": lambda o: {"slug": o["campaign"].slug},
+    "backer-detail": lambda o: {"slug": o["campaign"].slug, "backer_id": o["backer"].pk},
+    "duplicate-list": lambda o: {"slug": o["campaign"].slug},
+    "duplicate-merge": lambda o: {"slug": o["campaign"].slug, "group_id": o["group"].pk},
+    "duplicate-keep-apart": lambda o: {"slug": o["campaign"].slug, "group_id": o["group"].pk},
+    "import-list": lambda o: {"slug": o["campaign"].slug},
+    **{
+        name: (lambda o: {"slug": o["campaign"].slug, "run_id": o["run"].pk})
+        for name in (
+            "import-detail",
+            "import-progress",
+            "import-mapping",
+            "import-apply",
+            "import-problems-csv",
+        )
+    },
     "team": lambda o: {"org_slug": o["organization"].slug},
     "team-invite": lambda o: {"org_slug": o["organization"].slug},
     "team-invitation-revoke": lambda o: {
@@ -44,15 +69,33 @@ def victim(db):
     organization = OrganizationFactory()
     membership = MembershipFactory(organization=organization, role=Role.OWNER)
     campaign = CampaignFactory(organization=organization)
-    PledgeFactory(backer=BackerFactory(campaign=campaign))
+    backer = PledgeFactory(backer=BackerFactory(campaign=campaign)).backer
+    group = DuplicateGroup.objects.create(
+        campaign=campaign, reason=DuplicateReason.SAME_EMAIL, key=backer.email_normalized
+    )
+    twin = BackerFactory(campaign=campaign, email=backer.email, duplicate_group=group)
+    Backer.objects.filter(pk=backer.pk).update(duplicate_group=group)
     invitation = Invitation.objects.create(
         organization=organization, email="new@example.org", role=Role.SUPPORT
     )
+    run = ImportRun.objects.create(
+        campaign=campaign,
+        original_name="report.csv",
+        file_hash="0" * 64,
+        state=ImportState.PREVIEWED,
+        counts={"rows": 1, "new": 1, "updated": 0, "unchanged": 0, "problems": 1, "blocking": 0},
+    )
+    run.file.save("upload", ContentFile(b"Backer UID,Pledge Amount\n1,$5\n"))
+    ImportProblem.objects.create(run=run, line=2, column="Email", message="secret detail")
     return {
+        "run": run,
         "organization": organization,
         "membership": membership,
         "campaign": campaign,
         "invitation": invitation,
+        "backer": backer,
+        "twin": twin,
+        "group": group,
     }
 
 
@@ -64,6 +107,13 @@ def test_other_organization_gets_404(outsider_client, victim, url_name, method):
     assert response.status_code in (404, 405)
     if response.status_code == 405:  # a GET on a POST-only URL: the POST case must 404
         assert method == "get"
+
+
+def test_outsider_cannot_apply_the_victims_import(outsider_client, victim):
+    outsider_client.post(reverse("import-apply", args=[victim["campaign"].slug, victim["run"].pk]))
+    victim["run"].refresh_from_db()
+    assert victim["run"].state == ImportState.PREVIEWED
+    assert not Backer.objects.filter(campaign=victim["campaign"], platform="other").exists()
 
 
 def test_nothing_of_the_victim_changed_after_outsider_posts(outsider_client, victim):

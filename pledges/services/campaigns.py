@@ -2,8 +2,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Organization
 
-from .errors import SlugTaken
-from .models import Campaign
+from ..errors import SlugTaken
+from ..models import Campaign
 
 CAMPAIGN_FIELDS = {
     "name",

@@ -7,13 +7,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Organization
 from accounts.selectors import organizations_where
 
-from . import selectors, services
-from .forms import CampaignForm
-from .navigation import stages_for
-
-
-def _campaign_context(campaign, role, active: str) -> dict:
-    return {"campaign": campaign, "role": role, "stages": stages_for(role=role), "active": active}
+from .. import selectors, services
+from ..forms import CampaignForm
+from ..navigation import campaign_context
 
 
 @login_required
@@ -47,7 +43,7 @@ def campaign_create(request):
 @login_required
 def campaign_overview(request, slug):
     campaign, role = selectors.campaign_for(user=request.user, slug=slug)
-    context = _campaign_context(campaign, role, "campaign-overview")
+    context = campaign_context(campaign, role, "campaign-overview")
     context["stats"] = selectors.campaign_overview(campaign=campaign)
     return render(request, "pledges/campaign_overview.html", context)
 
@@ -68,6 +64,6 @@ def campaign_settings(request, slug):
         return redirect("campaign-settings", campaign.slug)
     if request.method == "POST":
         campaign.refresh_from_db()  # the form mutated the instance; show the saved name
-    context = _campaign_context(campaign, role, "campaign-settings")
+    context = campaign_context(campaign, role, "campaign-settings")
     context["form"] = form
     return render(request, "pledges/campaign_form.html", context)

@@ -1,0 +1,1 @@
+"""Reading backer reports (Kickstarter, Indiegogo, any CSV) into records, without the database."""

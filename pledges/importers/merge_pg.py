@@ -1,0 +1,357 @@
+"""The PostgreSQL merge: stream records into a temporary table with COPY, then
+classify and write with a handful of set-based statements. Same results as
+merge_in_python, at 250,000 rows in seconds and constant Python memory."""
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from django.db import connection
+from django.utils import timezone
+
+from ..models import Backer, BackerEvent, BackerSource, Campaign, ImportRun, Pledge, Reward
+from .merge import SAMPLE_SIZE, MergeResult
+
+RAW_COLUMNS = (
+    "seq",
+    "line",
+    "platform",
+    "platform_backer_id",
+    "backer_number",
+    "name",
+    "email",
+    "email_normalized",
+    "reward_platform_id",
+    "reward_title",
+    "reward_minimum",
+    "amount",
+    "shipping_paid",
+    "bonus_support",
+    "addons_text",
+    "pledged_at",
+    "payment_status",
+    "shipping_name",
+    "shipping_address_1",
+    "shipping_address_2",
+    "shipping_city",
+    "shipping_region",
+    "shipping_postal_code",
+    "shipping_country",
+    "shipping_phone",
+    "extra",
+)
+
+CREATE_RAW = """
+CREATE TEMP TABLE import_raw (
+    seq integer, line integer, platform text, platform_backer_id text, backer_number integer,
+    name text, email text, email_normalized text, reward_platform_id text, reward_title text,
+    reward_minimum numeric, amount numeric, shipping_paid numeric, bonus_support numeric,
+    addons_text text, pledged_at timestamptz, payment_status text, shipping_name text,
+    shipping_address_1 text, shipping_address_2 text, shipping_city text, shipping_region text,
+    shipping_postal_code text, shipping_country text, shipping_phone text, extra jsonb
+) ON COMMIT DROP
+"""
+
+# Text shown for a changed value must equal merge_in_python's _display().
+TEXT_FIELDS_BACKER = ("name", "email", "email_normalized")
+TEXT_FIELDS_PLEDGE = (
+    "addons_text",
+    "payment_status",
+    "shipping_name",
+    "shipping_address_1",
+    "shipping_address_2",
+    "shipping_city",
+    "shipping_region",
+    "shipping_postal_code",
+    "shipping_country",
+    "shipping_phone",
+)
+MONEY = ("amount", "shipping_paid", "bonus_support")
+
+
+def _change(name: str, old: str, new: str, *, differs: str | None = None) -> str:
+    differs = differs or f"{old} IS DISTINCT FROM {new}"
+    return f"'{name}', CASE WHEN {differs} THEN jsonb_build_array({old}, {new}) END"
+
+
+def _changes_sql() -> str:
+    backer = [
+        _change(
+            "backer_number",
+            "COALESCE(b.backer_number::text, '')",
+            "COALESCE(s.backer_number::text, '')",
+        )
+    ]
+    backer += [_change(f, f"b.{f}", f"s.{f}") for f in TEXT_FIELDS_BACKER]
+    pledge = [
+        _change("reward_id", "COALESCE(p.reward_id::text, '')", "COALESCE(s.reward_id::text, '')")
+    ]
+    pledge += [
+        _change(m, f"(p.{m})::numeric(12,2)::text", f"(s.{m})::numeric(12,2)::text") for m in MONEY
+    ]
+    pledge.append(
+        _change(
+            "pledged_at",
+            "COALESCE(to_char(p.pledged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '')",
+            "COALESCE(to_char(s.pledged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '')",
+            differs="date_trunc('second', p.pledged_at) IS DISTINCT FROM "
+            "date_trunc('second', s.pledged_at)",
+        )
+    )
+    pledge += [_change(f, f"p.{f}", f"s.{f}") for f in TEXT_FIELDS_PLEDGE]
+    pledge.append(_change("extra", "'…'", "'…'", differs="p.extra IS DISTINCT FROM s.extra"))
+    return (
+        "CASE WHEN b.id IS NULL THEN '{}'::jsonb "
+        f"WHEN p.id IS NULL THEN jsonb_strip_nulls(jsonb_build_object({', '.join(backer)})) "
+        "|| jsonb_build_object('pledge', jsonb_build_array('', 'added')) "
+        f"ELSE jsonb_strip_nulls(jsonb_build_object({', '.join(backer + pledge)})) END"
+    )
+
+
+def _rows(records: Iterator) -> Iterator[tuple]:
+    for seq, (r, line) in enumerate(records):
+        yield (
+            seq,
+            line,
+            r.platform,
+            r.platform_backer_id,
+            r.backer_number,
+            r.name or "",
+            r.email or "",
+            r.email_normalized or "",
+            r.reward_platform_id or "",
+            r.reward_title or "",
+            r.reward_minimum,
+            r.pledge_amount,
+            r.shipping_paid or 0,
+            r.bonus_support or 0,
+            r.addons_text or "",
+            r.pledged_at,
+            r.payment_status,
+            r.shipping_name or "",
+            r.shipping_address_1 or "",
+            r.shipping_address_2 or "",
+            r.shipping_city or "",
+            r.shipping_region or "",
+            r.shipping_postal_code or "",
+            r.shipping_country or "",
+            r.shipping_phone or "",
+            json.dumps(r.extra or {}, ensure_ascii=False),
+        )
+
+
+def merge_in_postgres(
+    *,
+    campaign: Campaign,
+    run: ImportRun | None,
+    records: Iterator,
+    skip_merge: Callable[[], bool],
+    progress=None,
+    source: str = BackerSource.CAMPAIGN,
+) -> MergeResult | None:
+    """Call inside a transaction (the temporary tables drop at commit)."""
+    reward_t, backer_t = Reward._meta.db_table, Backer._meta.db_table
+    pledge_t, event_t = Pledge._meta.db_table, BackerEvent._meta.db_table
+    p = {
+        "c": campaign.pk,
+        "cur": campaign.currency,
+        "run": run.pk if run else None,
+        "now": timezone.now(),
+        "source": source,
+    }
+    result = MergeResult()
+    with connection.cursor() as cursor:
+        # ON COMMIT DROP removes them at the end; an earlier import in the same
+        # transaction (tests, a retried task) must not trip over its leftovers.
+        cursor.execute("DROP TABLE IF EXISTS import_raw, import_stage")
+        cursor.execute(CREATE_RAW)
+        with cursor.copy(f"COPY import_raw ({', '.join(RAW_COLUMNS)}) FROM STDIN") as copy:
+            for row in _rows(records):
+                copy.write_row(row)
+        if skip_merge():
+            return None
+        if progress:
+            cursor.execute("SELECT count(*) FROM import_raw")
+            total = cursor.fetchone()[0]
+            progress("merging", total, total)
+        cursor.execute("ANALYZE import_raw")
+
+        # Rewards: by the platform's id when the file has one, else by title. A tier
+        # first known by its file name only gets the platform's id now.
+        cursor.execute(
+            f"""
+            UPDATE {reward_t} r SET platform_reward_id = src.pid
+            FROM (SELECT DISTINCT ON (reward_title) reward_platform_id AS pid, reward_title AS title
+                  FROM import_raw WHERE reward_platform_id <> '' AND reward_title <> ''
+                  ORDER BY reward_title, seq) src
+            WHERE r.campaign_id = %(c)s AND r.platform_reward_id = '' AND r.title = src.title
+              AND NOT EXISTS (SELECT 1 FROM {reward_t} o WHERE o.campaign_id = %(c)s
+                              AND o.platform_reward_id = src.pid)
+            """,
+            p,
+        )
+        cursor.execute(
+            f"""
+            WITH src AS (
+                SELECT DISTINCT ON (reward_platform_id) reward_platform_id AS pid,
+                       reward_title AS title, reward_minimum AS minimum
+                FROM import_raw WHERE reward_platform_id <> '' ORDER BY reward_platform_id, seq
+            ), changed AS (
+                UPDATE {reward_t} r SET title = COALESCE(NULLIF(src.title, ''), r.title),
+                       minimum = COALESCE(src.minimum, r.minimum)
+                FROM src WHERE r.campaign_id = %(c)s AND r.platform_reward_id = src.pid
+                  AND (r.title, r.minimum) IS DISTINCT FROM
+                      (COALESCE(NULLIF(src.title, ''), r.title), COALESCE(src.minimum, r.minimum))
+                RETURNING r.id
+            )
+            INSERT INTO {reward_t} (campaign_id, platform_reward_id, title, minimum,
+                                    minimum_currency, backer_count)
+            SELECT %(c)s, src.pid, COALESCE(NULLIF(src.title, ''), 'Reward ' || src.pid),
+                   COALESCE(src.minimum, 0), %(cur)s, 0
+            FROM src WHERE NOT EXISTS (
+                SELECT 1 FROM {reward_t} r WHERE r.campaign_id = %(c)s AND r.platform_reward_id = src.pid)
+            ORDER BY src.pid
+            """,
+            p,
+        )
+        result.new_rewards = cursor.rowcount
+        cursor.execute(
+            f"""
+            INSERT INTO {reward_t} (campaign_id, platform_reward_id, title, minimum,
+                                    minimum_currency, backer_count)
+            SELECT %(c)s, '', src.title, COALESCE(src.minimum, 0), %(cur)s, 0 FROM (
+                SELECT DISTINCT ON (reward_title) reward_title AS title, reward_minimum AS minimum, seq
+                FROM import_raw WHERE reward_platform_id = '' AND reward_title <> ''
+                ORDER BY reward_title, seq
+            ) src
+            WHERE NOT EXISTS (SELECT 1 FROM {reward_t} r WHERE r.campaign_id = %(c)s AND r.title = src.title)
+            ORDER BY src.seq
+            """,
+            p,
+        )
+        result.new_rewards += cursor.rowcount
+
+        # Classify every row against the database in one pass.
+        cursor.execute(
+            f"""
+            CREATE TEMP TABLE import_stage ON COMMIT DROP AS
+            WITH resolved AS (
+                SELECT s.*, COALESCE(rid.id, rt.id) AS reward_id
+                FROM import_raw s
+                LEFT JOIN {reward_t} rid ON rid.campaign_id = %(c)s AND s.reward_platform_id <> ''
+                     AND rid.platform_reward_id = s.reward_platform_id
+                LEFT JOIN (SELECT DISTINCT ON (title) id, title FROM {reward_t}
+                           WHERE campaign_id = %(c)s ORDER BY title, id) rt
+                     ON s.reward_platform_id = '' AND s.reward_title <> '' AND rt.title = s.reward_title
+            )
+            SELECT s.*, b.id AS backer_id, {_changes_sql()} AS changes
+            FROM resolved s
+            LEFT JOIN {backer_t} b ON b.campaign_id = %(c)s AND b.platform = s.platform
+                 AND b.platform_backer_id = s.platform_backer_id
+            LEFT JOIN {pledge_t} p ON p.backer_id = b.id
+            """,
+            p,
+        )
+        cursor.execute(
+            """
+            SELECT count(*) FILTER (WHERE backer_id IS NULL),
+                   count(*) FILTER (WHERE backer_id IS NOT NULL AND changes <> '{}'::jsonb),
+                   count(*) FILTER (WHERE backer_id IS NOT NULL AND changes = '{}'::jsonb)
+            FROM import_stage
+            """
+        )
+        result.new, result.updated, result.unchanged = cursor.fetchone()
+        for kind, where in (
+            ("new", "backer_id IS NULL"),
+            ("updated", "backer_id IS NOT NULL AND changes <> '{}'::jsonb"),
+            ("unchanged", "backer_id IS NOT NULL AND changes = '{}'::jsonb"),
+        ):
+            cursor.execute(
+                f"""SELECT line, platform_backer_id, name, email, reward_title,
+                           amount::numeric(12,2)::text, payment_status, changes
+                    FROM import_stage WHERE {where} ORDER BY seq LIMIT {SAMPLE_SIZE}"""
+            )
+            for line, pid, name, email, reward, amount, status, changes in cursor.fetchall():
+                sample = {
+                    "line": line,
+                    "platform_backer_id": pid,
+                    "name": name,
+                    "email": email,
+                    "reward": reward,
+                    "amount": amount,
+                    "status": status,
+                }
+                if kind == "updated":
+                    sample["changes"] = (
+                        changes if isinstance(changes, dict) else json.loads(changes)
+                    )
+                result.samples[kind].append(sample)
+        cursor.execute(
+            "SELECT key, count(*) FROM import_stage, jsonb_object_keys(changes) AS key "
+            "WHERE backer_id IS NOT NULL GROUP BY key"
+        )
+        result.field_changes = Counter(dict(cursor.fetchall()))
+        cursor.execute(
+            """SELECT changes->'payment_status'->>0, changes->'payment_status'->>1, count(*)
+               FROM import_stage WHERE changes ? 'payment_status' GROUP BY 1, 2"""
+        )
+        result.status_changes = Counter({f"{a} → {b}": n for a, b, n in cursor.fetchall()})
+
+        if not (result.new or result.updated):
+            return result
+        # Writes: new backers, changed backers, their pledges, one event per update.
+        cursor.execute(
+            f"""
+            INSERT INTO {backer_t} (campaign_id, platform, platform_backer_id, backer_number, name,
+                email, email_normalized, source, first_import_run_id, last_import_run_id,
+                created_at, updated_at)
+            SELECT %(c)s, platform, platform_backer_id, backer_number, name, email, email_normalized,
+                   %(source)s, %(run)s, %(run)s, %(now)s, %(now)s
+            FROM import_stage WHERE backer_id IS NULL ORDER BY seq
+            """,
+            p,
+        )
+        cursor.execute(
+            f"""
+            UPDATE {backer_t} b SET backer_number = s.backer_number, name = s.name, email = s.email,
+                   email_normalized = s.email_normalized, last_import_run_id = %(run)s, updated_at = %(now)s
+            FROM import_stage s WHERE s.backer_id = b.id AND s.changes <> '{{}}'::jsonb
+            """,
+            p,
+        )
+        pledge_columns = [
+            "reward_id",
+            *(c for m in MONEY for c in (m, f"{m}_currency")),
+            "addons_text",
+            "pledged_at",
+            *TEXT_FIELDS_PLEDGE[1:],
+            "extra",
+        ]
+        select = []
+        for column in pledge_columns:
+            if column.endswith("_currency"):
+                select.append("%(cur)s")
+            else:
+                select.append(f"s.{column}")
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in pledge_columns)
+        cursor.execute(
+            f"""
+            INSERT INTO {pledge_t} (backer_id, {", ".join(pledge_columns)}, created_at, updated_at)
+            SELECT b.id, {", ".join(select)}, %(now)s, %(now)s
+            FROM import_stage s JOIN {backer_t} b ON b.campaign_id = %(c)s AND b.platform = s.platform
+                 AND b.platform_backer_id = s.platform_backer_id
+            WHERE s.backer_id IS NULL OR s.changes <> '{{}}'::jsonb
+            ORDER BY s.seq
+            ON CONFLICT (backer_id) DO UPDATE SET {updates}, updated_at = EXCLUDED.updated_at
+            """,
+            p,
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {event_t} (backer_id, run_id, actor_id, action, detail, created_at)
+            SELECT backer_id, %(run)s, NULL, 'updated', changes, %(now)s
+            FROM import_stage WHERE backer_id IS NOT NULL AND changes <> '{{}}'::jsonb ORDER BY seq
+            """,
+            p,
+        )
+    return result
