@@ -79,7 +79,10 @@ class BackerSource(models.TextChoices):
 
 
 class Backer(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="backers")
+    # No index of its own: the identity constraint below starts with campaign.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="backers", db_index=False
+    )
     platform = models.CharField(max_length=20, choices=Platform.choices)
     platform_backer_id = models.CharField(max_length=64)
     backer_number = models.PositiveIntegerField(null=True, blank=True)
@@ -91,17 +94,31 @@ class Backer(models.Model):
         max_length=20, choices=BackerSource.choices, default=BackerSource.CAMPAIGN
     )
     first_import_run = models.ForeignKey(
-        "ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "ImportRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # written by every import, read per backer only
     )
     last_import_run = models.ForeignKey(
-        "ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "ImportRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # written by every import, read per backer only
     )
     duplicate_group = models.ForeignKey(
         "DuplicateGroup", on_delete=models.SET_NULL, null=True, blank=True, related_name="backers"
     )
     # Set when the creator merged this backer into another one (same person).
     merged_into = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_backers"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_backers",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

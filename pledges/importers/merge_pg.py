@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from django.db import connection
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from ..models import Backer, BackerEvent, BackerSource, Campaign, ImportRun, Pledge, Reward
 from .merge import SAMPLE_SIZE, MergeResult
@@ -100,10 +101,23 @@ def _changes_sql() -> str:
     )
     pledge += [_change(f, f"p.{f}", f"s.{f}") for f in TEXT_FIELDS_PLEDGE]
     pledge.append(_change("extra", "'…'", "'…'", differs="p.extra IS DISTINCT FROM s.extra"))
+    # Most rows of a re-import are unchanged: one row comparison settles them
+    # before any JSON is built.
+    same = (
+        "(b.backer_number, b.name, b.email, b.email_normalized, p.reward_id, p.amount, "
+        "p.shipping_paid, p.bonus_support, date_trunc('second', p.pledged_at), "
+        + ", ".join(f"p.{f}" for f in TEXT_FIELDS_PLEDGE)
+        + ", p.extra) IS NOT DISTINCT FROM "
+        "(s.backer_number, s.name, s.email, s.email_normalized, s.reward_id, s.amount, "
+        "s.shipping_paid, s.bonus_support, date_trunc('second', s.pledged_at), "
+        + ", ".join(f"s.{f}" for f in TEXT_FIELDS_PLEDGE)
+        + ", s.extra)"
+    )
     return (
         "CASE WHEN b.id IS NULL THEN '{}'::jsonb "
         f"WHEN p.id IS NULL THEN jsonb_strip_nulls(jsonb_build_object({', '.join(backer)})) "
         "|| jsonb_build_object('pledge', jsonb_build_array('', 'added')) "
+        f"WHEN {same} THEN '{{}}'::jsonb "
         f"ELSE jsonb_strip_nulls(jsonb_build_object({', '.join(backer + pledge)})) END"
     )
 
@@ -165,7 +179,11 @@ def merge_in_postgres(
         # transaction (tests, a retried task) must not trip over its leftovers.
         cursor.execute("DROP TABLE IF EXISTS import_raw, import_stage")
         cursor.execute(CREATE_RAW)
-        with cursor.copy(f"COPY import_raw ({', '.join(RAW_COLUMNS)}) FROM STDIN") as copy:
+        # A writer thread sends while this thread parses: the server ingests the
+        # rows on the other core instead of waiting for the parser.
+        copy_sql = f"COPY import_raw ({', '.join(RAW_COLUMNS)}) FROM STDIN"
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper hides `writer`
+        with raw.copy(copy_sql, writer=QueuedLibpqWriter(raw)) as copy:
             for row in _rows(records):
                 copy.write_row(row)
         if skip_merge():
@@ -174,7 +192,6 @@ def merge_in_postgres(
             cursor.execute("SELECT count(*) FROM import_raw")
             total = cursor.fetchone()[0]
             progress("merging", total, total)
-        cursor.execute("ANALYZE import_raw")
 
         # Rewards: by the platform's id when the file has one, else by title. A tier
         # first known by its file name only gets the platform's id now.
@@ -307,7 +324,7 @@ def merge_in_postgres(
                 created_at, updated_at)
             SELECT %(c)s, platform, platform_backer_id, backer_number, name, email, email_normalized,
                    %(source)s, %(run)s, %(run)s, %(now)s, %(now)s
-            FROM import_stage WHERE backer_id IS NULL ORDER BY seq
+            FROM import_stage WHERE backer_id IS NULL
             """,
             p,
         )
@@ -341,7 +358,6 @@ def merge_in_postgres(
             FROM import_stage s JOIN {backer_t} b ON b.campaign_id = %(c)s AND b.platform = s.platform
                  AND b.platform_backer_id = s.platform_backer_id
             WHERE s.backer_id IS NULL OR s.changes <> '{{}}'::jsonb
-            ORDER BY s.seq
             ON CONFLICT (backer_id) DO UPDATE SET {updates}, updated_at = EXCLUDED.updated_at
             """,
             p,

@@ -105,13 +105,15 @@ def import_mapping(request, slug, run_id):
     mapping = form.mapping() if form.is_bound and form.is_valid() else initial
     preview = _preview_rows(sheet, header, rows, mapping)
     context = campaign_context(campaign, role, "import-list")
-    context.update(run=run, form=form, header=header, preview=preview, sheet=sheet)
+    context.update(
+        run=run, form=form, header=header, preview=preview, sheet=sheet, raw_rows=rows[:20]
+    )
     return render(request, "pledges/imports/mapping.html", context)
 
 
 def _preview_rows(sheet, header, rows, mapping):
     """The first rows as the importer would read them with `mapping`."""
-    if not mapping:
+    if not mapping or formats.ColumnMapping(mapping).errors(header):
         return []
     mapper = formats.RowMapper("other", header, file=sheet, mapping=mapping)
     preview = []
