@@ -235,6 +235,10 @@ def seed_demo(*, backers: int = 500, seed: int = 2026) -> DemoResult:
         for reward in rewards.values():
             reward.backer_count = reward.pledges.count()
             reward.save(update_fields=["backer_count"])
+        # Shared emails in the demo are flagged for review, as an import would.
+        from .duplicates import flag_duplicates
+
+        flag_duplicates(campaign=campaign)
     return DemoResult(
         organization=organization,
         campaign=campaign,

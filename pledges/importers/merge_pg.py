@@ -178,6 +178,9 @@ def merge_in_postgres(
         # ON COMMIT DROP removes them at the end; an earlier import in the same
         # transaction (tests, a retried task) must not trip over its leftovers.
         cursor.execute("DROP TABLE IF EXISTS import_raw, import_stage")
+        # No wait for the WAL flush at commit: a crash can only lose this import,
+        # which is safe to run again.
+        cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(CREATE_RAW)
         # A writer thread sends while this thread parses: the server ingests the
         # rows on the other core instead of waiting for the parser.

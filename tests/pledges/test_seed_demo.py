@@ -3,7 +3,7 @@ from django.core.management import call_command
 
 from accounts.models import Membership, Role
 from pledges.demo import CAMPAIGN_SLUG, DEMO_PASSWORD
-from pledges.models import Backer, Campaign, PaymentStatus, Pledge
+from pledges.models import Backer, Campaign, DuplicateGroup, PaymentStatus, Pledge
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def test_demo_has_the_awkward_cases_later_features_need(seeded):
     # the same email under two backer ids
     emails = list(Backer.objects.values_list("email_normalized", flat=True))
     assert len(emails) - len(set(emails)) >= 3
+    assert DuplicateGroup.objects.filter(campaign=seeded, status="open").count() >= 3
     # broken addresses: a shipping reward with a missing street, city or postcode
     shipping = pledges.exclude(shipping_country="")
     broken = (
