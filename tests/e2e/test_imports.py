@@ -4,9 +4,8 @@ dry run, apply, find the backer."""
 import pytest
 
 from pledges.models import Backer
-from tests.factories import CampaignFactory, MembershipFactory, UserFactory
-from tests.factories import TEST_PASSWORD
-from tests.pledges.reports import write_kickstarter_csv, ks_row
+from tests.factories import TEST_PASSWORD, CampaignFactory, MembershipFactory, UserFactory
+from tests.pledges.reports import ks_row, write_kickstarter_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
