@@ -5,7 +5,7 @@ import io
 import zipfile
 from pathlib import Path
 
-KICKSTARTER_HEADER = [
+KICKSTARTER_COLUMNS = [
     "Backer Number",
     "Backer UID",
     "Backer Name",
@@ -33,8 +33,9 @@ KICKSTARTER_HEADER = [
     "Shipping Country Code",
     "Shipping Phone Number",
     "Shipping Delivery Notes",
-    "Which colour do you want?",
 ]
+# The columns of a reward file, then one survey question the creator asked.
+KICKSTARTER_HEADER = [*KICKSTARTER_COLUMNS, "Which colour do you want?"]
 NO_REWARD_HEADER = [
     "Backer Number",
     "Backer UID",

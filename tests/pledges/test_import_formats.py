@@ -21,35 +21,9 @@ from pledges.importers.formats import (
 )
 from pledges.importers.problems import Problem
 
-KICKSTARTER_HEADER = [
-    "Backer Number",
-    "Backer UID",
-    "Backer Name",
-    "Email",
-    "Shipping Country",
-    "Shipping Amount",
-    "Reward Title",
-    "Reward Minimum",
-    "Reward ID",
-    "Pledge Amount",
-    "Pledged At",
-    "Rewards Sent?",
-    "Pledged Status",
-    "Notes",
-    "Billing State/Province",
-    "Billing Country",
-    "Survey Response",
-    "Shipping Name",
-    "Shipping Address 1",
-    "Shipping Address 2",
-    "Shipping City",
-    "Shipping State",
-    "Shipping Postal Code",
-    "Shipping Country Name",
-    "Shipping Country Code",
-    "Shipping Phone Number",
-    "Shipping Delivery Notes",
-]
+from .reports import KICKSTARTER_COLUMNS, NO_REWARD_HEADER
+
+KICKSTARTER_HEADER = KICKSTARTER_COLUMNS
 ITEMIZED_HEADER = [
     "Backer Number",
     "Backer UID",
@@ -82,18 +56,6 @@ ITEMIZED_HEADER = [
     "Shipping Phone Number",
     "Shipping Delivery Notes",
     "What is your favourite colour?",
-]
-NO_REWARD_HEADER = [
-    "Backer Number",
-    "Backer UID",
-    "Backer Name",
-    "Email",
-    "Pledge Amount",
-    "Pledged At",
-    "Pledged Status",
-    "Notes",
-    "Billing State/Province",
-    "Billing Country",
 ]
 _GROUP = ["Item Name", "Item SKU", "Option 1", "Option 2", "Option 3"]
 INDIEGOGO_HEADER = [
