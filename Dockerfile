@@ -19,7 +19,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
 RUN DEBUG=true SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0
 
-RUN useradd --system --home /app pledgeport && mkdir -p /app/media && chown -R pledgeport /app/media
+RUN useradd --system --home /app pledgeport && mkdir -p /app/media /app/private && chown -R pledgeport /app/media /app/private
 USER pledgeport
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

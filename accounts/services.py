@@ -101,8 +101,15 @@ def accept_invitation(
                     "An account with this email exists: log in first, then open the link again."
                 )
             first, _, last = name.strip().partition(" ")
+            username = invitation.email.lower()
+            if User.objects.filter(username=username).exists():
+                # An account whose user name is this address under another email.
+                raise InvitationInvalid(
+                    "An account already uses this address as its user name: log in first, "
+                    "then open the link again."
+                )
             user = User.objects.create_user(
-                username=invitation.email.lower(),
+                username=username,
                 email=invitation.email,
                 password=password,
                 first_name=first,
@@ -176,6 +183,7 @@ def remove_member(*, membership: Membership, actor) -> None:
             .filter(organization=membership.organization, role=Role.OWNER)
             .order_by("pk")
         )
+        membership.refresh_from_db()
         if membership.role == Role.OWNER and _owners_left_without(membership) == 0:
             raise LastOwner("An organization needs at least one owner.")
         _log(

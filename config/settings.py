@@ -147,6 +147,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Uploaded backer reports hold backers' names and addresses: they live outside
+# MEDIA_ROOT, are never served, and are read only through the import pages.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private")
 LOGO_MAX_BYTES = env.int("LOGO_MAX_BYTES", default=2 * 1024 * 1024)
 
 # Email: console in development, anything django-environ understands otherwise
@@ -180,8 +183,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Import progress goes through the cache, so workers and web must share it: with
+# a Redis broker and no CACHE_URL, the broker's Redis (database 1) is the cache.
+_default_cache = "locmemcache://"
+if CELERY_BROKER_URL.startswith("redis://"):
+    _default_cache = CELERY_BROKER_URL.rsplit("/", 1)[0] + "/1"
 CACHES = {
-    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    "default": env.cache("CACHE_URL", default=_default_cache),
 }
 
 # Login throttling (django-axes): lock a username+IP pair after repeated failures.

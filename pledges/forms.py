@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from .models import Campaign, ImportFormat
+from .models import BackerSource, Campaign, ImportFormat
 
 
 class DateInput(forms.DateInput):
@@ -88,10 +88,21 @@ class ImportUploadForm(forms.Form):
     format = forms.ChoiceField(
         choices=ImportFormat.choices, initial=ImportFormat.AUTO, label="Layout"
     )
+    source = forms.ChoiceField(
+        choices=BackerSource.choices,
+        initial=BackerSource.CAMPAIGN,
+        label="These backers come from",
+        required=False,
+        help_text="The campaign itself, late pledges (pre-orders after it closed), "
+        "or a list you keep by hand.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].widget.attrs["accept"] = ".zip,.csv,.tsv,.txt,.xlsx"
+
+    def clean_source(self):
+        return self.cleaned_data.get("source") or BackerSource.CAMPAIGN
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -1,7 +1,11 @@
+import os
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.deconstruct import deconstructible
 from django_countries.fields import CountryField
 from djmoney.models.fields import MoneyField
 
@@ -189,6 +193,22 @@ class Pledge(models.Model):
         return f"{self.backer} – {self.reward or 'no reward'}"
 
 
+@deconstructible
+class PrivateStorage(FileSystemStorage):
+    """Where uploaded reports live: PRIVATE_MEDIA_ROOT, outside MEDIA_ROOT, never
+    served by any URL; read only through the import pages and tasks."""
+
+    base_url = None
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_MEDIA_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+
 def import_upload_path(instance, filename: str) -> str:
     # Files live under their organization's folder, named by the run, never by
     # what the uploader typed (no path tricks).
@@ -225,7 +245,10 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
-    file = models.FileField(upload_to=import_upload_path, max_length=300)
+    file = models.FileField(upload_to=import_upload_path, storage=PrivateStorage(), max_length=300)
+    source = models.CharField(
+        max_length=20, choices=BackerSource.choices, default=BackerSource.CAMPAIGN
+    )
     original_name = models.CharField(max_length=300)
     file_hash = models.CharField(max_length=64, db_index=True)
     file_size = models.BigIntegerField(default=0)

@@ -20,6 +20,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _private_files(settings, tmp_path):
+    """Uploaded reports go to a temporary folder, never into the checkout."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+
+
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"

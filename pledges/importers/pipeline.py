@@ -8,6 +8,7 @@ import gc
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -132,12 +133,25 @@ def parse_file(
                 mapper = formats.RowMapper("other", sheet.header, file=sheet.name, mapping=mapping)
                 sheet_fmt = "mapped"
             else:
-                mapper = formats.RowMapper(
-                    sheet_fmt,
-                    sheet.header,
-                    file=sheet.name,
-                    sheet_reward=formats.parse_kickstarter_filename(sheet.name),
-                )
+                try:
+                    mapper = formats.RowMapper(
+                        sheet_fmt,
+                        sheet.header,
+                        file=sheet.name,
+                        sheet_reward=formats.parse_kickstarter_filename(sheet.name),
+                    )
+                except ValueError as exc:
+                    # The layout chosen on the form does not fit this file's columns.
+                    problem(
+                        Problem(
+                            file=sheet.name,
+                            line=1,
+                            column=None,
+                            message=f"the columns do not fit the layout chosen ({exc}); "
+                            "choose “Detect from the header” or map the columns",
+                        )
+                    )
+                    continue
             if sheet_fmt not in outcome.formats:
                 outcome.formats.append(sheet_fmt)
             for line, cells in sheet.rows:
@@ -164,6 +178,11 @@ def parse_file(
                         )
                     )
                     continue
+                too_big = _beyond_limits(record)
+                if too_big:
+                    column, message = too_big
+                    problem(Problem(file=sheet.name, line=line, column=column, message=message))
+                    continue
                 key = (record.platform, record.platform_backer_id)
                 if key in seen:
                     first_file, first_line = seen[key]
@@ -188,6 +207,46 @@ def parse_file(
         problem(exc.problem)
 
 
+# What the database columns hold; a value past these is a problem of its row,
+# reported like any other, never a crash of the whole import.
+TEXT_LIMITS = {
+    "platform_backer_id": ("Backer id", 64),
+    "name": ("Name", 300),
+    "email": ("Email", 254),
+    "reward_platform_id": ("Reward ID", 64),
+    "reward_title": ("Reward", 300),
+    "shipping_name": ("Shipping name", 300),
+    "shipping_address_1": ("Shipping address 1", 300),
+    "shipping_address_2": ("Shipping address 2", 300),
+    "shipping_city": ("Shipping city", 200),
+    "shipping_region": ("Shipping state", 200),
+    "shipping_postal_code": ("Shipping postal code", 40),
+    "shipping_phone": ("Shipping phone", 60),
+}
+AMOUNT_LIMIT = Decimal("9999999999.99")  # MoneyField(max_digits=12, decimal_places=2)
+AMOUNTS = {
+    "pledge_amount": "Pledge amount",
+    "shipping_paid": "Shipping amount",
+    "bonus_support": "Bonus support",
+    "reward_minimum": "Reward minimum",
+}
+BACKER_NUMBER_LIMIT = 2**31 - 1
+
+
+def _beyond_limits(record) -> tuple[str, str] | None:
+    for name, (label, limit) in TEXT_LIMITS.items():
+        value = getattr(record, name) or ""
+        if len(value) > limit:
+            return label, f"is {len(value)} characters long; at most {limit} fit"
+    for name, label in AMOUNTS.items():
+        value = getattr(record, name)
+        if value is not None and abs(value) > AMOUNT_LIMIT:
+            return label, f"{value} is larger than any pledge can be"
+    if record.backer_number is not None and not 0 <= record.backer_number <= BACKER_NUMBER_LIMIT:
+        return "Backer number", f"{record.backer_number} is not a backer number"
+    return None
+
+
 def choose_strategy() -> str:
     return "postgres" if connection.vendor == "postgresql" else "python"
 
@@ -203,6 +262,7 @@ def import_file(
     apply: bool = False,
     progress: Progress | None = None,
     strategy: str | None = None,
+    source: str = "campaign",
 ) -> ImportOutcome:
     """Check (and with `apply`, write) one file. Nothing is written when any row has
     a blocking problem, nor ever by a dry run."""
@@ -225,6 +285,7 @@ def import_file(
             progress=progress,
             strategy=strategy,
             outcome=outcome,
+            source=source,
         )
     finally:
         if gc_was_enabled:
@@ -232,7 +293,7 @@ def import_file(
 
 
 def _import(
-    *, campaign, path, original_name, fmt, mapping, run, apply, progress, strategy, outcome
+    *, campaign, path, original_name, fmt, mapping, run, apply, progress, strategy, outcome, source
 ):
     from ..duplicates import flag_duplicates
 
@@ -256,13 +317,18 @@ def _import(
                     records=records,
                     skip_merge=lambda: apply and not outcome.ok,
                     progress=progress,
+                    source=source,
                 )
             else:
                 rows = list(records)  # every row is parsed before anything is written
                 if progress:
                     progress("merging", outcome.rows, outcome.rows)
                 skip = apply and not outcome.ok
-                result = None if skip else merge_in_python(campaign=campaign, run=run, records=rows)
+                result = (
+                    None
+                    if skip
+                    else merge_in_python(campaign=campaign, run=run, records=rows, source=source)
+                )
             if result is not None:
                 refresh_reward_counts(campaign=campaign)
                 outcome.open_duplicates = flag_duplicates(campaign=campaign)

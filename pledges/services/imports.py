@@ -4,6 +4,7 @@ Every step is safe to run twice: the task re-reads the run's state under a row
 lock and does nothing when another delivery already did the work."""
 
 import hashlib
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -17,9 +18,18 @@ from ..errors import ImportRefused, ImportStateError
 from ..importers import formats
 from ..importers.pipeline import ImportOutcome, NeedsMapping, import_file, peek_header
 from ..importers.problems import Problem, UnreadableFile
-from ..models import Campaign, ImportFormat, ImportMapping, ImportProblem, ImportRun, ImportState
+from ..models import (
+    BackerSource,
+    Campaign,
+    ImportFormat,
+    ImportMapping,
+    ImportProblem,
+    ImportRun,
+    ImportState,
+)
 
 PROBLEMS_STORED = 5000
+logger = logging.getLogger(__name__)
 
 
 def _progress_key(run_id: int) -> str:
@@ -47,7 +57,12 @@ def _progress_writer(run: ImportRun):
 
 
 def create_import_run(
-    *, campaign: Campaign, upload: UploadedFile, fmt: str = ImportFormat.AUTO, actor
+    *,
+    campaign: Campaign,
+    upload: UploadedFile,
+    fmt: str = ImportFormat.AUTO,
+    source: str = BackerSource.CAMPAIGN,
+    actor,
 ) -> ImportRun:
     """Store an uploaded report for `campaign` and queue its dry run.
 
@@ -69,6 +84,7 @@ def create_import_run(
             file_hash=digest.hexdigest(),
             file_size=upload.size,
             format=fmt,
+            source=source,
         )
         run.file.save("upload", upload, save=False)
         saved = ImportMapping.objects.filter(campaign=campaign).first()
@@ -80,7 +96,12 @@ def create_import_run(
 
 
 def create_import_run_from_path(
-    *, campaign: Campaign, path: Path, fmt: str = ImportFormat.AUTO, actor=None
+    *,
+    campaign: Campaign,
+    path: Path,
+    fmt: str = ImportFormat.AUTO,
+    source: str = BackerSource.CAMPAIGN,
+    actor=None,
 ) -> ImportRun:
     """The same for a file on disk (the command line)."""
     from django.core.files import File
@@ -102,6 +123,7 @@ def create_import_run_from_path(
         file_hash=digest.hexdigest(),
         file_size=size,
         format=fmt,
+        source=source,
     )
     with path.open("rb") as handle:
         run.file.save("upload", File(handle), save=False)
@@ -157,7 +179,10 @@ def _store_outcome(run: ImportRun, outcome: ImportOutcome) -> None:
 
 
 def run_preview(*, run_id: int) -> ImportRun | None:
-    """The dry run: counts, samples, problems, diff; changes no backer."""
+    """The dry run: counts, samples, problems, diff; changes no backer.
+
+    It holds the campaign row like an apply does: its trial writes would
+    otherwise collide with an apply of the same campaign running at once."""
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().select_related("campaign").get(pk=run_id)
         if run.state not in (ImportState.UPLOADED, ImportState.PREVIEWING):
@@ -165,27 +190,45 @@ def run_preview(*, run_id: int) -> ImportRun | None:
         run.state = ImportState.PREVIEWING
         run.save(update_fields=["state"])
     try:
-        outcome = import_file(
-            campaign=run.campaign,
-            path=Path(run.file.path),
-            original_name=run.original_name,
-            fmt=_pipeline_format(run),
-            mapping=run.mapping or None,
-            run=None,
-            apply=False,
-            progress=_progress_writer(run),
-        )
+        with transaction.atomic():
+            Campaign.objects.select_for_update().get(pk=run.campaign_id)
+            outcome = import_file(
+                campaign=run.campaign,
+                path=Path(run.file.path),
+                original_name=run.original_name,
+                fmt=_pipeline_format(run),
+                mapping=run.mapping or None,
+                run=None,
+                apply=False,
+                progress=_progress_writer(run),
+                source=run.source,
+            )
     except NeedsMapping as exc:
         run.state = ImportState.NEEDS_MAPPING
         run.samples = {"header": exc.header, "sheet": exc.sheet}
         run.save(update_fields=["state", "samples"])
         return run
+    except Exception as exc:  # noqa: BLE001 - logged with its traceback, shown on the run
+        _fail(run, exc)
+        return ImportRun.objects.get(pk=run.pk)
     _store_outcome(run, outcome)
     run.state = ImportState.PREVIEWED if outcome.ok else ImportState.BLOCKED
     run.finished_at = timezone.now()
     run.save()
     cache.delete(_progress_key(run.pk))
     return run
+
+
+def _fail(run: ImportRun, exc: Exception) -> None:
+    """An unexpected error ends the run as failed (with what went wrong) instead of
+    leaving it "checking" forever; the file can be uploaded again."""
+    logger.exception("Import #%s failed", run.pk)
+    ImportRun.objects.filter(pk=run.pk).update(
+        state=ImportState.FAILED,
+        finished_at=timezone.now(),
+        error=f"{type(exc).__name__}: {exc}"[:2000],
+    )
+    cache.delete(_progress_key(run.pk))
 
 
 def _pipeline_format(run: ImportRun) -> str:
@@ -240,35 +283,40 @@ def run_apply(*, run_id: int, progress=None) -> ImportRun | None:
     """Apply a run in one transaction; a second delivery finds it applied and stops.
 
     The campaign row is locked so two imports of one campaign never interleave."""
-    with transaction.atomic():
-        run = ImportRun.objects.select_for_update().select_related("campaign").get(pk=run_id)
-        if run.state != ImportState.APPLYING:
-            return None
-        Campaign.objects.select_for_update().get(pk=run.campaign_id)
-        try:
-            outcome = import_file(
-                campaign=run.campaign,
-                path=Path(run.file.path),
-                original_name=run.original_name,
-                fmt=_pipeline_format(run),
-                mapping=run.mapping or None,
-                run=run,
-                apply=True,
-                progress=progress or _progress_writer(run),
-            )
-        except NeedsMapping:
-            outcome = ImportOutcome(blocking=1, problem_count=1)
-            outcome.problems.append(
-                Problem(
-                    file=run.original_name, line=1, column=None, message="map the columns first"
+    try:
+        with transaction.atomic():
+            run = ImportRun.objects.select_for_update().select_related("campaign").get(pk=run_id)
+            if run.state != ImportState.APPLYING:
+                return None
+            Campaign.objects.select_for_update().get(pk=run.campaign_id)
+            try:
+                outcome = import_file(
+                    campaign=run.campaign,
+                    path=Path(run.file.path),
+                    original_name=run.original_name,
+                    fmt=_pipeline_format(run),
+                    mapping=run.mapping or None,
+                    run=run,
+                    apply=True,
+                    progress=progress or _progress_writer(run),
+                    source=run.source,
                 )
-            )
-        _store_outcome(run, outcome)
-        run.state = ImportState.APPLIED if outcome.applied else ImportState.BLOCKED
-        run.finished_at = timezone.now()
-        if outcome.applied:
-            run.applied_at = run.finished_at
-        run.save()
+            except NeedsMapping:
+                outcome = ImportOutcome(blocking=1, problem_count=1)
+                outcome.problems.append(
+                    Problem(
+                        file=run.original_name, line=1, column=None, message="map the columns first"
+                    )
+                )
+            _store_outcome(run, outcome)
+            run.state = ImportState.APPLIED if outcome.applied else ImportState.BLOCKED
+            run.finished_at = timezone.now()
+            if outcome.applied:
+                run.applied_at = run.finished_at
+            run.save()
+    except Exception as exc:  # noqa: BLE001 - logged with its traceback, shown on the run
+        _fail(ImportRun(pk=run_id), exc)
+        return ImportRun.objects.get(pk=run_id)
     cache.delete(_progress_key(run.pk))
     return run
 
@@ -276,5 +324,12 @@ def run_apply(*, run_id: int, progress=None) -> ImportRun | None:
 def apply_now(*, run: ImportRun, progress=None) -> ImportRun:
     """Check and apply in one go (the command line): one read of the file; with
     blocking problems nothing changes and the run ends blocked."""
-    ImportRun.objects.filter(pk=run.pk).update(state=ImportState.APPLYING)
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=run.pk)
+        if run.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
+            raise ImportStateError(
+                f"This import cannot be applied now ({run.get_state_display()})."
+            )
+        run.state = ImportState.APPLYING
+        run.save(update_fields=["state"])
     return run_apply(run_id=run.pk, progress=progress)

@@ -8,6 +8,7 @@ from accounts.models import Organization
 from accounts.selectors import organizations_where
 
 from .. import selectors, services
+from ..errors import PledgesError
 from ..forms import CampaignForm
 from ..navigation import campaign_context
 
@@ -34,9 +35,15 @@ def campaign_create(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         organization = data.pop("organization")
-        campaign = services.create_campaign(organization=organization, actor=request.user, **data)
-        messages.success(request, f"Campaign “{campaign.name}” created.")
-        return redirect(campaign)
+        try:
+            campaign = services.create_campaign(
+                organization=organization, actor=request.user, **data
+            )
+        except PledgesError as exc:  # the slug was taken a moment ago
+            form.add_error("slug", exc.message)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” created.")
+            return redirect(campaign)
     return render(request, "pledges/campaign_form.html", {"form": form, "creating": True})
 
 
@@ -59,9 +66,13 @@ def campaign_settings(request, slug):
             data["logo"] = ""
         elif data.get("logo") is None:
             data.pop("logo", None)
-        services.update_campaign(campaign=campaign, actor=request.user, **data)
-        messages.success(request, "Settings saved.")
-        return redirect("campaign-settings", campaign.slug)
+        try:
+            services.update_campaign(campaign=campaign, actor=request.user, **data)
+        except PledgesError as exc:
+            form.add_error("slug", exc.message)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("campaign-settings", campaign.slug)
     if request.method == "POST":
         campaign.refresh_from_db()  # the form mutated the instance; show the saved name
     context = campaign_context(campaign, role, "campaign-settings")

@@ -16,6 +16,7 @@ from ..models import ImportMapping, ImportRun, ImportState
 from ..navigation import campaign_context
 from ..selectors import campaign_for
 from ..services import imports as import_services
+from ..services.imports import PROBLEMS_STORED
 
 ACTION = "backers.import"
 
@@ -39,6 +40,7 @@ def import_list(request, slug):
                 campaign=campaign,
                 upload=form.cleaned_data["file"],
                 fmt=form.cleaned_data["format"],
+                source=form.cleaned_data["source"],
                 actor=request.user,
             )
         except PledgesError as exc:
@@ -60,7 +62,8 @@ def import_detail(request, slug, run_id):
         run=run,
         progress=import_services.import_progress(run=run),
         problems=problems[:200],
-        problems_more=max(0, run.counts.get("problems", 0) - 200),
+        problems_more=max(0, min(run.counts.get("problems", 0), PROBLEMS_STORED) - 200),
+        problems_unsaved=max(0, run.counts.get("problems", 0) - PROBLEMS_STORED),
         previous=ImportRun.objects.filter(pk=run.counts.get("already_imported_run")).first(),
     )
     return render(request, "pledges/imports/detail.html", context)

@@ -26,6 +26,9 @@ def test_app_services_share_one_image_and_the_real_services():
         assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
         assert services[name]["image"] == "pledgeport:latest"
         assert "media:/app/media" in services[name]["volumes"]
+        # uploaded backer reports: a volume of their own, never served
+        assert "private:/app/private" in services[name]["volumes"]
+        assert env["PRIVATE_MEDIA_ROOT"] == "/app/private"
     assert "celery" in services["worker"]["command"] and "worker" in services["worker"]["command"]
     assert "beat" in services["beat"]["command"]
 
@@ -43,7 +46,7 @@ def test_web_migrates_before_serving_and_everything_waits_for_health():
 
 def test_volumes_keep_the_database_and_media():
     compose = _compose()
-    assert {"pgdata", "media"} <= set(compose["volumes"])
+    assert {"pgdata", "media", "private"} <= set(compose["volumes"])
     assert "pgdata:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
 
 

@@ -255,3 +255,81 @@ def test_a_run_of_another_campaign_of_the_same_organization_is_404(owner_client,
     assert (
         owner_client.get(reverse("import-detail", args=[campaign.slug, run.pk])).status_code == 404
     )
+
+
+def test_uploaded_reports_are_never_served(client, owner_client, campaign, settings, tmp_path):
+    import uuid
+
+    settings.MEDIA_ROOT = tmp_path / "public"
+    marker = f"Secret Backer {uuid.uuid4().hex}"
+    content = csv_text(KICKSTARTER_HEADER, [ks_row(1, **{"Backer Name": marker})]).encode()
+    upload(owner_client, campaign, content)
+    run = ImportRun.objects.get()
+    path = run.file.path
+    assert path.startswith(str(settings.PRIVATE_MEDIA_ROOT))
+    assert not path.startswith(str(settings.MEDIA_ROOT))
+    owner_client.logout()
+    for url in (f"/media/{run.file.name}", f"/media/../private/{run.file.name}"):
+        response = client.get(url)
+        body = b"".join(getattr(response, "streaming_content", [response.content]))
+        assert marker.encode() not in body, url
+    with pytest.raises(ValueError):
+        run.file.url  # no URL at all  # noqa: B018
+
+
+def test_an_unexpected_error_fails_the_run_and_says_why(owner_client, campaign, monkeypatch):
+    from pledges.services import imports as services
+
+    def broken(**kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(services, "import_file", broken)
+    response = upload(owner_client, campaign, csv_text(KICKSTARTER_HEADER, [ks_row(1)]).encode())
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    assert run.state == ImportState.FAILED and "disk on fire" in run.error
+    page = owner_client.get(reverse("import-detail", args=[campaign.slug, run.pk])).content.decode()
+    assert "The import failed: RuntimeError: disk on fire" in page
+    assert 'id="import-progress"' not in page  # no endless polling
+
+
+def test_choosing_a_layout_that_does_not_fit_is_a_problem_not_a_crash(owner_client, campaign):
+    content = csv_text(
+        ["Order No.", "Pledge ID", "Amount"], [{"Order No.": "1", "Pledge ID": "9", "Amount": "$5"}]
+    ).encode()
+    upload(owner_client, campaign, content, fmt="kickstarter")
+    run = ImportRun.objects.get()
+    assert run.state == ImportState.BLOCKED
+    assert "the columns do not fit the layout chosen" in run.problems.get().message
+
+
+def test_late_pledge_source_is_recorded_on_the_backers(owner_client, campaign):
+    owner_client.post(
+        reverse("import-list", args=[campaign.slug]),
+        {
+            "file": SimpleUploadedFile(
+                "late.csv", csv_text(KICKSTARTER_HEADER, [ks_row(1)]).encode()
+            ),
+            "format": "auto",
+            "source": "late_pledge",
+        },
+    )
+    run = ImportRun.objects.get()
+    owner_client.post(reverse("import-apply", args=[campaign.slug, run.pk]))
+    assert list(Backer.objects.values_list("source", flat=True)) == ["late_pledge"]
+
+
+def test_progress_of_a_real_import_reaches_the_page_through_the_cache(campaign, tmp_path):
+    from pledges.importers.pipeline import import_file
+    from pledges.services.imports import _progress_writer, import_progress
+
+    from .reports import write_kickstarter_csv
+
+    run = ImportRun.objects.create(
+        campaign=campaign, original_name="r.csv", file_hash="x", state=ImportState.PREVIEWING
+    )
+    path = write_kickstarter_csv(tmp_path / "r.csv", [ks_row(n) for n in range(1, 5003)])
+    import_file(campaign=campaign, path=path, original_name="r.csv", progress=_progress_writer(run))
+    progress = import_progress(run=run)
+    assert progress["done"] == 5002 and progress["total"] >= 5002
+    assert progress["phase"] in {"reading", "merging"}

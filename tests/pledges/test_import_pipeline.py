@@ -385,3 +385,23 @@ def test_a_bad_last_row_leaves_nothing_behind_on_any_database(campaign, strategy
     outcome = run(campaign, write_kickstarter_csv(tmp_path / "r.csv", rows), strategy)
     assert not outcome.applied and outcome.problems[0].line == 2002
     assert not Backer.objects.exists()
+
+
+def test_values_past_the_database_limits_are_problems_of_their_row(campaign, strategy, tmp_path):
+    rows = [
+        ks_row(1, **{"Backer UID": "9" * 65}),
+        ks_row(2, **{"Backer Number": str(2**31)}),
+        ks_row(3, **{"Pledge Amount": "$10,000,000,000.00 USD"}),
+        ks_row(4, **{"Shipping Postal Code": "1" * 41}),
+        ks_row(5),
+    ]
+    outcome = run(campaign, write_kickstarter_csv(tmp_path / "big.csv", rows), strategy)
+    assert not outcome.applied
+    assert [(p.line, p.column) for p in outcome.problems] == [
+        (2, "Backer id"),
+        (3, "Backer number"),
+        (4, "Pledge amount"),
+        (5, "Shipping postal code"),
+    ]
+    assert "at most 64 fit" in outcome.problems[0].message
+    assert not Backer.objects.exists()

@@ -5,7 +5,7 @@ from tqdm import tqdm
 
 from pledges.errors import PledgesError
 from pledges.importers.pipeline import NeedsMapping, import_file
-from pledges.models import Campaign, ImportFormat, ImportMapping, ImportState
+from pledges.models import BackerSource, Campaign, ImportFormat, ImportMapping, ImportState
 from pledges.services import imports as import_services
 
 FORMATS = [c for c, _ in ImportFormat.choices]
@@ -23,8 +23,14 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="check only, change nothing")
         parser.add_argument("--format", choices=FORMATS, default=ImportFormat.AUTO)
         parser.add_argument("--max-problems", type=int, default=50, help="problems to list")
+        parser.add_argument(
+            "--source",
+            choices=[c for c, _ in BackerSource.choices],
+            default=BackerSource.CAMPAIGN,
+            help="where these backers come from (campaign, late_pledge, manual)",
+        )
 
-    def handle(self, *args, campaign_slug, file, dry_run, format, max_problems, **options):
+    def handle(self, *args, campaign_slug, file, dry_run, format, max_problems, source, **options):
         campaign = Campaign.objects.filter(slug=campaign_slug).first()
         if campaign is None:
             raise CommandError(f"No campaign with the slug {campaign_slug!r}.")
@@ -52,11 +58,12 @@ class Command(BaseCommand):
                     mapping=mapping,
                     apply=False,
                     progress=progress,
+                    source=source,
                 )
                 run = None
             else:
                 run = import_services.create_import_run_from_path(
-                    campaign=campaign, path=file, fmt=format
+                    campaign=campaign, path=file, fmt=format, source=source
                 )
                 if mapping:
                     run.mapping = mapping
@@ -73,6 +80,8 @@ class Command(BaseCommand):
         finally:
             bar.close()
 
+        if run is not None and run.state == ImportState.FAILED:
+            raise CommandError(f"Import #{run.pk} failed: {run.error}")
         counts = outcome.counts() if outcome else run.counts
         problems = outcome.problems if outcome else list(run.problems.all()[:max_problems])
         self.stdout.write(
