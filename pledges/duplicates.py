@@ -1,6 +1,8 @@
 """Backers that look like the same person: flagged for the creator to review,
 never merged silently. Merging and keeping apart are logged on each backer."""
 
+from collections import defaultdict
+
 from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import Lower, Trim
@@ -9,15 +11,29 @@ from django.utils import timezone
 from .errors import PledgesError
 from .models import Backer, BackerEvent, Campaign, DuplicateGroup, DuplicateReason, DuplicateStatus
 
+# Rows per `pk__in` of the bulk updates.
+CHUNK = 1000
+
+Key = tuple[str, str]  # (reason, key)
+
 
 def flag_duplicates(*, campaign: Campaign) -> int:
     """(Re)compute duplicate groups; returns how many groups are open.
 
     Same normalised email under several backer ids, or the same name, postal code
-    and country on several platforms. A group the creator kept apart reopens only
-    when a new backer joins it."""
+    and country on several platforms. Matches that share a backer make one group
+    (a backer has one group). A decided group (merged, kept apart) reopens only
+    when a backer not in it yet joins it; backers that no longer match leave."""
     active = Backer.objects.filter(campaign=campaign, merged_into__isnull=True)
-    found: dict[tuple[str, str], list[int]] = {}
+    components = _components(_matches(active))
+    with transaction.atomic():
+        _persist(campaign, components)
+    return open_duplicate_count(campaign=campaign)
+
+
+def _matches(active) -> dict[Key, set[int]]:
+    """Every set of active backers that match by one rule, by (reason, key)."""
+    found: dict[Key, set[int]] = {}
     # Materialise the (few) shared emails first: as a subquery PostgreSQL may
     # re-run the GROUP BY for every backer of a 250,000-backer campaign.
     emails = list(
@@ -27,14 +43,12 @@ def flag_duplicates(*, campaign: Campaign) -> int:
         .filter(n__gt=1)
         .values_list("email_normalized", flat=True)
     )
-    for email in emails:
-        found[(DuplicateReason.SAME_EMAIL, email)] = []
     for start in range(0, len(emails), 500):
         chunk = emails[start : start + 500]
         for backer_id, email in active.filter(email_normalized__in=chunk).values_list(
             "pk", "email_normalized"
         ):
-            found[(DuplicateReason.SAME_EMAIL, email)].append(backer_id)
+            found.setdefault((DuplicateReason.SAME_EMAIL, email), set()).add(backer_id)
 
     # The same person on several platforms needs several platforms first; most
     # campaigns import from one, and the grouping below costs a second at 250,000.
@@ -68,38 +82,139 @@ def flag_duplicates(*, campaign: Campaign) -> int:
         for backer_id, person, postal, country in candidates:
             if (person, postal, country) in keys:
                 key = f"{person}|{postal}|{country}"
-                found.setdefault((DuplicateReason.SAME_PERSON, key), []).append(backer_id)
+                found.setdefault((DuplicateReason.SAME_PERSON, key), set()).add(backer_id)
+    return {k: ids for k, ids in found.items() if len(ids) > 1}
 
-    with transaction.atomic():
-        groups = {
-            (g.reason, g.key): g
-            for g in DuplicateGroup.objects.select_for_update().filter(campaign=campaign)
-        }
-        for (reason, key), ids in found.items():
-            group = groups.get((reason, key))
-            if group is None:
-                group = DuplicateGroup.objects.create(
-                    campaign=campaign, reason=reason, key=key, member_count=len(ids)
-                )
-            elif group.status != DuplicateStatus.OPEN and len(ids) > group.member_count:
-                group.status = DuplicateStatus.OPEN
-                group.member_count = len(ids)
-                group.save(update_fields=["status", "member_count"])
-            elif group.status == DuplicateStatus.OPEN and group.member_count != len(ids):
-                group.member_count = len(ids)
-                group.save(update_fields=["member_count"])
-            # A backer in two groups (same email and same address) shows in the first.
-            Backer.objects.filter(pk__in=ids, duplicate_group__isnull=True).update(
-                duplicate_group=group
+
+def _components(found: dict[Key, set[int]]) -> dict[Key, set[int]]:
+    """Matches sharing a backer joined into one group (union-find over backer ids),
+    by identity: same_email if any match is one, and the smallest key of that reason."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        top = x
+        while parent.setdefault(top, top) != top:
+            top = parent[top]
+        while parent[x] != top:  # path compression
+            parent[x], x = top, parent[x]
+        return top
+
+    for ids in found.values():
+        first, *others = ids
+        top = root(first)
+        for other in others:
+            other_top = root(other)
+            if other_top != top:
+                parent[other_top] = top
+
+    keys: dict[int, list[Key]] = defaultdict(list)
+    for match, ids in found.items():
+        keys[root(next(iter(ids)))].append(match)
+    members: dict[int, set[int]] = defaultdict(set)
+    for backer_id in list(parent):
+        members[root(backer_id)].add(backer_id)
+
+    components = {}
+    for top, matches in keys.items():
+        reason = (
+            DuplicateReason.SAME_EMAIL
+            if any(r == DuplicateReason.SAME_EMAIL for r, _ in matches)
+            else DuplicateReason.SAME_PERSON
+        )
+        # The key shown is one of the reason's own (an email for same_email).
+        key = min(k for r, k in matches if r == reason)
+        components[(str(reason), key)] = members[top]
+    return components
+
+
+def _persist(campaign: Campaign, components: dict[Key, set[int]]) -> None:
+    groups = list(DuplicateGroup.objects.select_for_update().filter(campaign=campaign))
+    by_identity = {(g.reason, g.key): g for g in groups}
+    attached: dict[int, set[int]] = defaultdict(set)  # group → its active backers
+    merged: dict[int, set[int]] = defaultdict(set)  # group → backers its merged ones point at
+    rows = Backer.objects.filter(campaign=campaign, duplicate_group__isnull=False).order_by()
+    for backer_id, group_id, into in rows.values_list("pk", "duplicate_group_id", "merged_into_id"):
+        if into is None:
+            attached[group_id].add(backer_id)
+        else:
+            merged[group_id].add(into)
+
+    new = [
+        DuplicateGroup(campaign=campaign, reason=reason, key=key, member_count=len(ids))
+        for (reason, key), ids in components.items()
+        if (reason, key) not in by_identity
+    ]
+    if new:
+        new = DuplicateGroup.objects.bulk_create(new, batch_size=CHUNK)
+        if any(g.pk is None for g in new):  # a backend that returns no ids
+            new = DuplicateGroup.objects.filter(
+                campaign=campaign, key__in=[g.key for g in new]
+            ).exclude(pk__in=[g.pk for g in groups])
+        by_identity.update({(g.reason, g.key): g for g in new})
+
+    matched = set().union(*components.values())
+    attach: dict[int, list[int]] = {}
+    changed: list[DuplicateGroup] = []
+    claimed: dict[int, set[int]] = {}
+    for identity, ids in components.items():
+        group = by_identity[identity]
+        claimed[group.pk] = ids
+        joining = ids - attached.get(group.pk, set())
+        dirty = group.member_count != len(ids)
+        group.member_count = len(ids)
+        if joining:
+            attach[group.pk] = sorted(joining)
+            if group.status != DuplicateStatus.OPEN:  # someone new: the creator decides again
+                group.status, group.decided_by, group.decided_at = DuplicateStatus.OPEN, None, None
+                dirty = True
+        if dirty:
+            changed.append(group)
+
+    detach: list[int] = []
+    stale: list[int] = []
+    remerged: list[DuplicateGroup] = []
+    for group in groups:
+        ids = claimed.get(group.pk)
+        leaving = [pk for pk in attached.get(group.pk, ()) if pk not in matched]
+        if ids is not None:
+            detach += leaving  # no longer look alike (a re-import fixed an email)
+        elif group.status == DuplicateStatus.OPEN:
+            primaries = merged.get(group.pk)
+            if primaries:
+                # Reopened after a merge and the newcomers left: merged again, the
+                # merged backers and whom they were merged into stay attached.
+                detach += [pk for pk in leaving if pk not in primaries]
+                remerged.append(group)
+            else:
+                detach += leaving
+                stale.append(group.pk)
+        # A decided group nothing matches any more stays as it is, as history.
+
+    for group_id, ids in attach.items():
+        for start in range(0, len(ids), CHUNK):
+            Backer.objects.filter(pk__in=ids[start : start + CHUNK]).update(
+                duplicate_group_id=group_id
             )
-        # Groups whose members no longer look alike (a re-import fixed an email).
-        stale = [
-            g.pk for k, g in groups.items() if k not in found and g.status == DuplicateStatus.OPEN
-        ]
-        if stale:
-            Backer.objects.filter(duplicate_group__in=stale).update(duplicate_group=None)
-            DuplicateGroup.objects.filter(pk__in=stale).delete()
-    return DuplicateGroup.objects.filter(campaign=campaign, status=DuplicateStatus.OPEN).count()
+    detach.sort()
+    for start in range(0, len(detach), CHUNK):
+        Backer.objects.filter(pk__in=detach[start : start + CHUNK]).update(duplicate_group=None)
+    for group in remerged:
+        last = (
+            BackerEvent.objects.filter(action="merged_from", detail__group=group.pk)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        group.status = DuplicateStatus.MERGED
+        group.decided_by_id, group.decided_at = (
+            (last.actor_id, last.created_at) if last else (None, None)
+        )
+        changed.append(group)
+    if changed:
+        DuplicateGroup.objects.bulk_update(
+            changed, ["status", "decided_by", "decided_at", "member_count"], batch_size=CHUNK
+        )
+    if stale:
+        DuplicateGroup.objects.filter(pk__in=stale).delete()
 
 
 def _open_group(group: DuplicateGroup) -> DuplicateGroup:
