@@ -114,7 +114,12 @@ class Backer(models.Model):
         db_index=False,  # written by every import, read per backer only
     )
     duplicate_group = models.ForeignKey(
-        "DuplicateGroup", on_delete=models.SET_NULL, null=True, blank=True, related_name="backers"
+        "DuplicateGroup",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="backers",
+        db_index=False,  # partial index below: almost every backer has none
     )
     # Set when the creator merged this backer into another one (same person).
     merged_into = models.ForeignKey(
@@ -123,13 +128,28 @@ class Backer(models.Model):
         null=True,
         blank=True,
         related_name="merged_backers",
+        db_index=False,  # partial index below
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["backer_number", "pk"]
-        indexes = [models.Index(fields=["campaign", "email_normalized"])]
+        indexes = [
+            models.Index(fields=["campaign", "email_normalized"]),
+            # Partial: imports insert hundreds of thousands of backers with neither set,
+            # and an index over NULLs would be written for every one of them.
+            models.Index(
+                fields=["duplicate_group"],
+                condition=models.Q(duplicate_group__isnull=False),
+                name="backer_in_duplicate_group",
+            ),
+            models.Index(
+                fields=["merged_into"],
+                condition=models.Q(merged_into__isnull=False),
+                name="backer_merged_into",
+            ),
+        ]
         constraints = [
             # The platform's id is the identity: re-imports update, never duplicate.
             models.UniqueConstraint(

@@ -6,13 +6,48 @@ Two strategies give the same result:
   (any database; used for SQLite and small files);
 - `merge_in_postgres` (pledges/importers/merge_pg.py): COPY into a temporary
   staging table and a few set-based statements (large campaigns).
-The platform's backer id is the identity: a backer is never duplicated.
+
+Both follow one rule set; tests/pledges/test_import_strategies.py holds them to it.
+
+Backers. The platform's backer id is the identity: a backer is never duplicated.
+
+Rewards. A row's reward is identified by its platform reward id when it has one,
+else by its title; a row with neither has no reward. Within one file the FIRST
+row (file order) of each reward id / title gives that reward's title and minimum.
+The rewards are resolved in this order:
+1. adoption: a reward id the campaign does not know yet, whose first row has a
+   title, is given to the reward found by that title (the lowest pk with it) when
+   that reward has no platform id yet (a tier first known by its ZIP file name).
+   When several new ids bring the same title, the one seen first in the file wins;
+2. by id: an existing reward gets its title updated when the file's title is
+   non-empty and differs, and its minimum updated when the file gives a minimum
+   and it differs (independently). A missing one is created with the file's title
+   (or "Reward <id>") and minimum (or 0);
+3. by title (rows without an id): the reward is the lowest pk with that title,
+   after steps 1-2. Its minimum is updated when the file gives one and it
+   differs, unless the reward's own id also appears in the file (its id rows
+   describe it). A missing one is created, with an empty platform id.
+Whenever a minimum is written it takes the campaign's currency. Rewards are
+created in file order.
+
+Classification. A backer not in the campaign is new (backer + pledge written). An
+existing backer is updated when a backer field (backer_number, name, email,
+email_normalized) or a pledge field differs, or when it has no pledge; else
+unchanged. Money compares at 2 decimals (half away from zero, as PostgreSQL's
+numeric rounds), pledged_at to the second, the country by its code. An update
+writes the backer (last_import_run, updated_at) and one BackerEvent whose detail
+maps each changed field to [old, new] as text; the pledge row is written only when
+a pledge field changed or the pledge was missing (then it takes all the file's
+values and a new updated_at): a backer-only change leaves the pledge untouched.
+
+Samples show up to SAMPLE_SIZE rows per kind in file order, the amount with 2
+decimals ("69.00").
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from djmoney.money import Money
@@ -38,12 +73,19 @@ PLEDGE_FIELDS = (
     "shipping_phone",
     "extra",
 )
+PLEDGE_KEYS = frozenset(PLEDGE_FIELDS)
 MONEY_FIELDS = {
     "amount": "pledge_amount",
     "shipping_paid": "shipping_paid",
     "bonus_support": "bonus_support",
 }
 SAMPLE_SIZE = 10
+CENT = Decimal("0.01")
+
+
+def money_text(value) -> str:
+    """An amount with 2 decimals, rounded as PostgreSQL's numeric(12,2)::text does."""
+    return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 @dataclass
@@ -68,10 +110,10 @@ def record_sample(record, line: int, changes: dict | None = None) -> dict:
     sample = {
         "line": line,
         "platform_backer_id": record.platform_backer_id,
-        "name": record.name,
-        "email": record.email,
-        "reward": record.reward_title,
-        "amount": str(record.pledge_amount),
+        "name": record.name or "",
+        "email": record.email or "",
+        "reward": record.reward_title or "",
+        "amount": money_text(record.pledge_amount),
         "status": record.payment_status,
     }
     if changes:
@@ -83,50 +125,100 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def resolve_rewards(*, campaign: Campaign, records) -> tuple[dict, int]:
-    """Find or create the reward of every record; returns (key → reward id, created).
+def reward_key(record) -> tuple[str, str] | None:
+    """("id", platform id) or ("title", title) of a record's reward; None without one."""
+    if record.reward_platform_id:
+        return ("id", record.reward_platform_id)
+    if record.reward_title:
+        return ("title", record.reward_title)
+    return None
 
-    A reward is matched by the platform's reward id when the file has one, else by
-    its title (Kickstarter files named after their tier carry no id)."""
-    by_id = {r.platform_reward_id: r for r in campaign.rewards.exclude(platform_reward_id="")}
-    by_title = {}
-    for r in campaign.rewards.order_by("pk"):
-        by_title.setdefault(r.title, r)
-    wanted: dict[tuple[str, str], object] = {}
+
+def resolve_rewards(*, campaign: Campaign, records) -> tuple[dict, int]:
+    """Find, update or create the reward of every record (the rules are in this
+    module's docstring); returns (reward_key → reward pk, rewards created)."""
+    currency = campaign.currency
+    # The first row of each reward id / title, in file order.
+    ids: dict[str, tuple[str, Decimal | None]] = {}
+    titles: dict[str, Decimal | None] = {}
     for record, _line in records:
-        key = (record.reward_platform_id or "", record.reward_title or "")
-        if key != ("", "") and key not in wanted:
-            wanted[key] = record
-    resolved, created = {}, 0
-    for (platform_id, title), record in wanted.items():
-        reward = by_id.get(platform_id) if platform_id else by_title.get(title)
-        minimum = record.reward_minimum if record.reward_minimum is not None else Decimal(0)
-        if reward is None and platform_id and title in by_title:
-            # A tier first known by its file name only gets the platform's id now.
-            candidate = by_title[title]
-            if not candidate.platform_reward_id:
-                reward = candidate
-                reward.platform_reward_id = platform_id
-                reward.save(update_fields=["platform_reward_id"])
-                by_id[platform_id] = reward
+        key = reward_key(record)
+        if key is None:
+            continue
+        kind, value = key
+        if kind == "id":
+            if value not in ids:
+                ids[value] = (record.reward_title or "", record.reward_minimum)
+        elif value not in titles:
+            titles[value] = record.reward_minimum
+
+    rewards = list(campaign.rewards.order_by("pk"))
+
+    def first_by_title() -> dict:
+        found = {}
+        for reward in rewards:
+            found.setdefault(reward.title, reward)
+        return found
+
+    by_id = {r.platform_reward_id: r for r in rewards if r.platform_reward_id}
+    by_title = first_by_title()
+
+    def create(platform_id: str, title: str, minimum) -> Reward:
+        reward = Reward.objects.create(
+            campaign=campaign,
+            platform_reward_id=platform_id,
+            title=title,
+            minimum=Money(minimum if minimum is not None else Decimal(0), currency),
+        )
+        rewards.append(reward)
+        return reward
+
+    def update_minimum(reward: Reward, minimum, fields: list) -> None:
+        if minimum is not None and reward.minimum.amount != minimum:
+            reward.minimum = Money(minimum, currency)
+            fields += ["minimum", "minimum_currency"]
+
+    # 1. A tier first known by its file name only gets the platform's id now.
+    for platform_id, (title, _minimum) in ids.items():
+        if platform_id in by_id or not title:
+            continue
+        candidate = by_title.get(title)
+        if candidate is not None and not candidate.platform_reward_id:
+            candidate.platform_reward_id = platform_id
+            candidate.save(update_fields=["platform_reward_id"])
+            by_id[platform_id] = candidate
+
+    # 2. By the platform's id.
+    created = 0
+    for platform_id, (title, minimum) in ids.items():
+        reward = by_id.get(platform_id)
         if reward is None:
-            reward = Reward.objects.create(
-                campaign=campaign,
-                platform_reward_id=platform_id,
-                title=title or f"Reward {platform_id}",
-                minimum=Money(minimum, campaign.currency),
-            )
+            by_id[platform_id] = create(platform_id, title or f"Reward {platform_id}", minimum)
             created += 1
-            if platform_id:
-                by_id[platform_id] = reward
-            by_title.setdefault(reward.title, reward)
-        elif record.reward_minimum is not None and (
-            (title and reward.title != title) or reward.minimum.amount != minimum
-        ):
-            reward.title = title or reward.title
-            reward.minimum = Money(minimum, campaign.currency)
-            reward.save(update_fields=["title", "minimum"])
-        resolved[(platform_id, title)] = reward.pk
+            continue
+        fields = []
+        if title and reward.title != title:
+            reward.title = title
+            fields.append("title")
+        update_minimum(reward, minimum, fields)
+        if fields:
+            reward.save(update_fields=fields)
+
+    # 3. By title, for rows without an id (titles may have changed in step 2).
+    by_title = first_by_title()
+    for title, minimum in titles.items():
+        reward = by_title.get(title)
+        if reward is None:
+            by_title[title] = create("", title, minimum)
+            created += 1
+        elif reward.platform_reward_id not in ids:
+            fields = []
+            update_minimum(reward, minimum, fields)
+            if fields:
+                reward.save(update_fields=fields)
+
+    resolved = {("id", pid): by_id[pid].pk for pid in ids}
+    resolved.update({("title", title): by_title[title].pk for title in titles})
     return resolved, created
 
 
@@ -162,7 +254,7 @@ def _backer_values(record) -> dict:
 
 def _comparable(name: str, value):
     if name in MONEY_FIELDS:
-        return Decimal(value.amount).quantize(Decimal("0.01"))
+        return Decimal(value.amount).quantize(CENT, rounding=ROUND_HALF_UP)
     if name == "shipping_country":
         return _text(getattr(value, "code", value))
     if name == "pledged_at" and value is not None:
@@ -198,7 +290,8 @@ def merge_in_python(
     now = timezone.now()
     new_backers, new_pledges, changed_backers, changed_pledges, events = [], [], [], [], []
     for record, line in records:
-        reward_id = reward_ids.get((record.reward_platform_id or "", record.reward_title or ""))
+        key = reward_key(record)
+        reward_id = reward_ids[key] if key is not None else None
         backer_values = _backer_values(record)
         pledge_values = _pledge_values(record, reward_id, currency)
         backer = existing.get((record.platform, record.platform_backer_id))
@@ -234,7 +327,10 @@ def merge_in_python(
                 if _comparable(name, old) != _comparable(name, value):
                     changes[name] = [_display(name, old), _display(name, value)]
                     setattr(pledge, name, value)
-            if changes.keys() & set(PLEDGE_FIELDS):
+            if changes.keys() & PLEDGE_KEYS:
+                # A changed pledge takes all the file's values, as the upsert does.
+                for name, value in pledge_values.items():
+                    setattr(pledge, name, value)
                 pledge.updated_at = now
                 changed_pledges.append(pledge)
         if not changes:
