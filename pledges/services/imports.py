@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
@@ -56,6 +57,38 @@ def _progress_writer(run: ImportRun):
     return write
 
 
+def _refuse_if_too_big(size: int) -> None:
+    if size > settings.IMPORT_MAX_BYTES:
+        raise ImportRefused(
+            f"The file is {filesizeformat(size)}; the limit is "
+            f"{filesizeformat(settings.IMPORT_MAX_BYTES)}."
+        )
+
+
+def _store_run(*, campaign, content: File, name: str, size: int, fmt, source, actor) -> ImportRun:
+    """Hash and store a report under a new ImportRun (the saved column mapping
+    comes along for "other" files)."""
+    digest = hashlib.sha256()
+    for chunk in content.chunks():
+        digest.update(chunk)
+    content.seek(0)
+    run = ImportRun.objects.create(
+        campaign=campaign,
+        created_by=actor,
+        original_name=Path(name or "upload").name[:300],
+        file_hash=digest.hexdigest(),
+        file_size=size,
+        format=fmt,
+        source=source,
+    )
+    run.file.save("upload", content, save=False)
+    saved = ImportMapping.objects.filter(campaign=campaign).first()
+    if fmt == ImportFormat.MAPPED and saved:
+        run.mapping = saved.mapping
+    run.save(update_fields=["file", "mapping"])
+    return run
+
+
 def create_import_run(
     *,
     campaign: Campaign,
@@ -67,30 +100,17 @@ def create_import_run(
     """Store an uploaded report for `campaign` and queue its dry run.
 
     Refuses files above IMPORT_MAX_BYTES before storing anything."""
-    if upload.size > settings.IMPORT_MAX_BYTES:
-        raise ImportRefused(
-            f"The file is {filesizeformat(upload.size)}; the limit is "
-            f"{filesizeformat(settings.IMPORT_MAX_BYTES)}."
-        )
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    _refuse_if_too_big(upload.size)
     with transaction.atomic():
-        run = ImportRun.objects.create(
+        run = _store_run(
             campaign=campaign,
-            created_by=actor,
-            original_name=Path(upload.name or "upload").name[:300],
-            file_hash=digest.hexdigest(),
-            file_size=upload.size,
-            format=fmt,
+            content=upload,
+            name=upload.name,
+            size=upload.size,
+            fmt=fmt,
             source=source,
+            actor=actor,
         )
-        run.file.save("upload", upload, save=False)
-        saved = ImportMapping.objects.filter(campaign=campaign).first()
-        if fmt == ImportFormat.MAPPED and saved:
-            run.mapping = saved.mapping
-        run.save(update_fields=["file", "mapping"])
         _queue_preview(run)
     return run
 
@@ -103,35 +123,19 @@ def create_import_run_from_path(
     source: str = BackerSource.CAMPAIGN,
     actor=None,
 ) -> ImportRun:
-    """The same for a file on disk (the command line)."""
-    from django.core.files import File
-
+    """The same for a file on disk (the command line); nothing is queued."""
     size = path.stat().st_size
-    if size > settings.IMPORT_MAX_BYTES:
-        raise ImportRefused(
-            f"The file is {filesizeformat(size)}; the limit is "
-            f"{filesizeformat(settings.IMPORT_MAX_BYTES)}."
+    _refuse_if_too_big(size)
+    with path.open("rb") as handle:
+        return _store_run(
+            campaign=campaign,
+            content=File(handle),
+            name=path.name,
+            size=size,
+            fmt=fmt,
+            source=source,
+            actor=actor,
         )
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    run = ImportRun.objects.create(
-        campaign=campaign,
-        created_by=actor,
-        original_name=path.name[:300],
-        file_hash=digest.hexdigest(),
-        file_size=size,
-        format=fmt,
-        source=source,
-    )
-    with path.open("rb") as handle:
-        run.file.save("upload", File(handle), save=False)
-    saved = ImportMapping.objects.filter(campaign=campaign).first()
-    if fmt == ImportFormat.MAPPED and saved:
-        run.mapping = saved.mapping
-    run.save(update_fields=["file", "mapping"])
-    return run
 
 
 def _queue_preview(run: ImportRun) -> None:
