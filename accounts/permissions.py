@@ -14,6 +14,10 @@ ROLE_MATRIX: dict[str, frozenset[str]] = {
     # backers and pledges
     "backers.view": frozenset({OWNER, MANAGER, SUPPORT}),
     "backers.import": frozenset({OWNER, MANAGER}),
+    # SKU catalog and reward map
+    "catalog.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
+    "catalog.change": frozenset({OWNER, MANAGER}),
+    "catalog.lock": frozenset({OWNER, MANAGER}),
     # orders and fulfilment
     "orders.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
     "orders.lock": frozenset({OWNER, MANAGER}),
@@ -33,6 +37,9 @@ ACTIONS_DESCRIBED = {
     "campaign.delete": "Delete campaigns",
     "backers.view": "See backers and pledges",
     "backers.import": "Import backer reports",
+    "catalog.view": "See SKUs, the reward map and the demand report",
+    "catalog.change": "Change SKUs, reward composition, regional rules, stretch goals, add-ons",
+    "catalog.lock": "Lock and unlock the SKU map",
     "orders.view": "See orders",
     "orders.lock": "Lock and unlock orders",
     "orders.release": "Release waves to the warehouse",

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     # ours
     "accounts",
     "pledges",
+    "surveys",
+    "inventory",
 ]
 
 MIDDLEWARE = [

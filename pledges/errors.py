@@ -16,3 +16,11 @@ class ImportRefused(PledgesError):
 
 class ImportStateError(PledgesError):
     code = "import_state"
+
+
+class SkuMapLocked(PledgesError):
+    code = "sku_map_locked"
+
+
+class SkuMapBlocked(PledgesError):
+    code = "sku_map_blocked"

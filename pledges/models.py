@@ -2,7 +2,7 @@ import os
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
@@ -40,6 +40,12 @@ class Campaign(models.Model):
     intro_text = models.TextField(blank=True)
     sender_name = models.CharField(max_length=120, blank=True)
     sender_email = models.EmailField(blank=True)
+    # The SKU map (rewards, choices, regional editions, stretch goals, add-ons)
+    # is locked before surveys go out; see SkuMapEvent for who and why.
+    sku_map_locked_at = models.DateTimeField(null=True, blank=True)
+    sku_map_locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -400,3 +406,141 @@ class BackerEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.backer_id}"
+
+
+# ---------------------------------------------------------------------------
+# The SKU map: what each reward turns into. Everything downstream (surveys,
+# orders, demand) reads it through inventory.bom.
+
+
+class RewardItem(models.Model):
+    """A fixed component of a reward: SKU × quantity."""
+
+    reward = models.ForeignKey(Reward, on_delete=models.CASCADE, related_name="items")
+    sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="reward_items")
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["reward", "sku"], name="reward_item_once_per_sku")
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.sku}"
+
+
+class ChoiceGroup(models.Model):
+    """A choice a backer makes for a reward or an add-on: "Colour: pick 1 of 3".
+
+    `picks` options are chosen; the options flagged default are what ships
+    when the backer never chooses (the map cannot lock without them)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="choice_groups")
+    reward = models.ForeignKey(
+        Reward, on_delete=models.CASCADE, null=True, blank=True, related_name="choice_groups"
+    )
+    addon_offer = models.ForeignKey(
+        "surveys.AddOnOffer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="choice_groups",
+    )
+    name = models.CharField(max_length=120)
+    picks = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    # May the same option be picked more than once ("2 sleeves packs, any colours")?
+    allow_repeats = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(reward__isnull=False, addon_offer__isnull=True)
+                    | models.Q(reward__isnull=True, addon_offer__isnull=False)
+                ),
+                name="choice_group_for_reward_or_addon",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ChoiceOption(models.Model):
+    group = models.ForeignKey(ChoiceGroup, on_delete=models.CASCADE, related_name="options")
+    label = models.CharField(max_length=120)
+    sku = models.ForeignKey(
+        "inventory.Sku", on_delete=models.PROTECT, related_name="choice_options"
+    )
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    is_default = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.label
+
+
+class RegionalRule(models.Model):
+    """Ship another SKU to some destinations: the German edition to DE/AT/CH,
+    the EU plug instead of the US plug."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="regional_rules")
+    name = models.CharField(max_length=120)
+    countries = CountryField(multiple=True)
+    from_sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="+")
+    to_sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="+")
+    # The backer may keep the original (an English speaker living in Germany).
+    backer_can_override = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class StretchGoal(models.Model):
+    """An unlocked item added to every reward at or above a tier and/or to
+    every pledge made before a date. Pledges without a reward get none."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="stretch_goals")
+    name = models.CharField(max_length=120)
+    sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    # Rewards whose minimum is at least this tier's minimum get the item.
+    from_reward = models.ForeignKey(
+        Reward, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    pledged_before = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class SkuMapEvent(models.Model):
+    """The SKU map was locked or unlocked (with the reason), by whom."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sku_map_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20)  # "locked" | "unlocked"
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.action} {self.created_at:%Y-%m-%d}"

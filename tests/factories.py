@@ -89,3 +89,39 @@ class PledgeFactory(factory.django.DjangoModelFactory):
     payment_status = PaymentStatus.COLLECTED
     shipping_country = "SE"
     shipping_city = "Tyresö"
+
+
+# --- SKU catalog and reward map ---------------------------------------------
+
+
+class SkuFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Sku"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    code = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Item {n}")
+    weight_g = 450
+    hs_code = "950490"
+    country_of_origin = "CN"
+    customs_description = "Board game"
+
+
+class RewardItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pledges.RewardItem"
+
+    reward = factory.SubFactory(RewardFactory)
+    sku = factory.SubFactory(
+        SkuFactory, organization=factory.SelfAttribute("..reward.campaign.organization")
+    )
+    quantity = 1
+
+
+class AddOnOfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveys.AddOnOffer"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    name = factory.Sequence(lambda n: f"Add-on {n}")
+    price = factory.LazyAttribute(lambda o: Money(Decimal("15.00"), o.campaign.currency))

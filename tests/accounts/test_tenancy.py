@@ -3,6 +3,9 @@
 TENANT_URLS lists every URL that takes a campaign or organization; the last
 test fails when a new back-office URL is added without being listed here."""
 
+import importlib
+from pathlib import Path
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -61,6 +64,15 @@ TENANT_URLS = {
 }
 TENANT_KWARGS = {"slug", "org_slug"}
 
+# Each app's tests can register more URLs in tests/<app>/tenant_urls.py:
+# URLS (name → kwargs builder) and build(victim) → extra victim objects.
+_EXTENSIONS = [
+    importlib.import_module(f"tests.{path.parent.name}.tenant_urls")
+    for path in sorted(Path(__file__).parent.parent.glob("*/tenant_urls.py"))
+]
+for _extension in _EXTENSIONS:
+    TENANT_URLS.update(_extension.URLS)
+
 
 @pytest.fixture
 def victim(db):
@@ -87,7 +99,7 @@ def victim(db):
     )
     run.file.save("upload", ContentFile(b"Backer UID,Pledge Amount\n1,$5\n"))
     ImportProblem.objects.create(run=run, line=2, column="Email", message="secret detail")
-    return {
+    objects = {
         "run": run,
         "organization": organization,
         "membership": membership,
@@ -97,6 +109,9 @@ def victim(db):
         "twin": twin,
         "group": group,
     }
+    for extension in _EXTENSIONS:
+        objects.update(extension.build(objects))
+    return objects
 
 
 @pytest.mark.parametrize("url_name", sorted(TENANT_URLS))
