@@ -67,8 +67,8 @@ TENANT_KWARGS = {"slug", "org_slug"}
 # Each app's tests can register more URLs in tests/<app>/tenant_urls.py:
 # URLS (name → kwargs builder) and build(victim) → extra victim objects.
 _EXTENSIONS = [
-    importlib.import_module(f"tests.{path.parent.name}.tenant_urls")
-    for path in sorted(Path(__file__).parent.parent.glob("*/tenant_urls.py"))
+    importlib.import_module(f"tests.{path.parent.name}.{path.stem}")
+    for path in sorted(Path(__file__).parent.parent.glob("*/tenant_urls*.py"))
 ]
 for _extension in _EXTENSIONS:
     TENANT_URLS.update(_extension.URLS)

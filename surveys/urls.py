@@ -1,0 +1,3 @@
+"""Back-office URLs (mounted under /app/ in config/urls.py)."""
+
+urlpatterns: list = []
