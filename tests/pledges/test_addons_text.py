@@ -34,7 +34,9 @@ def test_text_that_is_not_a_quantity_stays_in_the_label():
                 alphabet=st.characters(blacklist_characters=";×", blacklist_categories=("Cs",)),
                 min_size=1,
                 max_size=20,
-            ).map(str.strip).filter(lambda s: s and not s[-1].isdigit() and not s.endswith(" x")),
+            )
+            .map(str.strip)
+            .filter(lambda s: s and not s[-1].isdigit() and not s.endswith(" x")),
             st.integers(min_value=1, max_value=999),
         ),
         max_size=6,
