@@ -1,0 +1,1 @@
+"""Actions that change the surveys app's data, one module per concept."""
