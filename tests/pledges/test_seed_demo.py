@@ -70,3 +70,145 @@ def test_seeding_twice_changes_nothing(seeded):
     )
     assert before == after
     assert Campaign.objects.count() == 1
+
+
+# --- the SKU catalog and the reward map of the demo ------------------------------------
+
+
+def _catalog_rows(campaign):
+    from inventory.models import Sku
+    from pledges.models import ChoiceGroup, ChoiceOption, RegionalRule, RewardItem, StretchGoal
+    from surveys.models import AddOnOffer, AddOnOfferItem, ImportedAddOn
+
+    return {
+        "skus": sorted(
+            Sku.objects.filter(organization=campaign.organization).values_list(
+                "code", "name", "weight_g", "hs_code", "is_digital"
+            )
+        ),
+        "items": sorted(
+            RewardItem.objects.filter(reward__campaign=campaign).values_list(
+                "reward__title", "sku__code", "quantity"
+            )
+        ),
+        "groups": sorted(
+            ChoiceGroup.objects.filter(campaign=campaign).values_list(
+                "name", "reward__title", "addon_offer__name", "picks"
+            ),
+            key=str,
+        ),
+        "options": sorted(
+            ChoiceOption.objects.filter(group__campaign=campaign).values_list(
+                "group__name", "label", "sku__code", "quantity", "is_default"
+            )
+        ),
+        "rules": list(
+            RegionalRule.objects.filter(campaign=campaign).values_list("name", "countries")
+        ),
+        "goals": list(
+            StretchGoal.objects.filter(campaign=campaign).values_list("name", "sku__code")
+        ),
+        "offers": list(AddOnOffer.objects.filter(campaign=campaign).values_list("name", "price")),
+        "offer_items": sorted(
+            AddOnOfferItem.objects.filter(offer__campaign=campaign).values_list(
+                "offer__name", "sku__code", "quantity"
+            )
+        ),
+        "imported": list(
+            ImportedAddOn.objects.filter(campaign=campaign).values_list("text", "offer__name")
+        ),
+        "addons_text": sorted(
+            Pledge.objects.filter(backer__campaign=campaign).values_list(
+                "backer__platform_backer_id", "addons_text", "amount"
+            )
+        ),
+    }
+
+
+def test_demo_catalog_has_editions_variants_and_mostly_complete_data(seeded):
+    from inventory.models import Sku
+
+    skus = {s.code: s for s in Sku.objects.filter(organization=seeded.organization)}
+    assert {"SKY-CORE-EN", "SKY-CORE-DE", "SKY-SLEEVES", "SKY-MAT", "SKY-COINS"} <= set(skus)
+    assert skus["SKY-CORE-DE"].attributes == {"language": "de"}
+    assert sorted(s.attributes["colour"] for s in skus.values() if "colour" in s.attributes) == [
+        "blue",
+        "green",
+        "red",
+    ]
+    assert skus["SKY-RULES-PDF"].is_digital
+    incomplete = [s.code for s in skus.values() if s.missing_shipping_data]
+    assert 1 <= len(incomplete) <= 3  # something for the map check, most complete
+
+
+def test_demo_composes_every_tier_with_a_dice_choice_from_the_mid_tier(seeded):
+    mid = seeded.rewards.get(platform_reward_id="10003")
+    for reward in seeded.rewards.all():
+        assert reward.items.exists(), reward.title
+        groups = list(reward.choice_groups.all())
+        if reward.minimum >= mid.minimum:
+            (group,) = groups
+            assert group.picks == 1 and group.options.count() == 3
+            assert group.options.filter(is_default=True).count() == 1
+        else:
+            assert groups == []
+
+
+def test_demo_has_a_german_edition_and_two_stretch_goals(seeded):
+    rule = seeded.regional_rules.get()
+    assert sorted(c.code for c in rule.countries) == ["AT", "CH", "DE"]
+    assert (rule.from_sku.code, rule.to_sku.code, rule.backer_can_override) == (
+        "SKY-CORE-EN",
+        "SKY-CORE-DE",
+        True,
+    )
+    coins = seeded.stretch_goals.get(sku__code="SKY-COINS")
+    assert coins.from_reward.platform_reward_id == "10003" and coins.pledged_before is None
+    early = seeded.stretch_goals.exclude(pk=coins.pk).get()
+    assert early.pledged_before is not None and early.from_reward is None
+    pledges = Pledge.objects.filter(backer__campaign=seeded)
+    assert 0 < pledges.filter(pledged_at__lt=early.pledged_before).count() < pledges.count() / 4
+
+
+def test_demo_add_on_offers_and_their_imported_texts(seeded):
+    from pledges.importers.addons import parse_addons_text
+    from surveys.models import ImportedAddOn
+
+    offers = list(seeded.addon_offers.prefetch_related("items", "choice_groups__options"))
+    assert 2 <= len(offers) <= 3
+    assert any(o.items.count() >= 2 for o in offers)  # a bundle
+    assert any(o.stock_limit for o in offers)
+    bundle = next(o for o in offers if o.items.count() >= 2)
+    assert bundle.choice_groups.get().options.filter(is_default=True).count() == 1
+
+    pledges = Pledge.objects.filter(backer__campaign=seeded)
+    with_addons = pledges.exclude(addons_text="")
+    assert 0.1 * pledges.count() < with_addons.count() < 0.4 * pledges.count()
+    texts = {
+        item
+        for t in with_addons.values_list("addons_text", flat=True)
+        for item, _ in parse_addons_text(t)
+    }
+    mapped = dict(ImportedAddOn.objects.filter(campaign=seeded).values_list("text", "offer"))
+    assert texts <= set(mapped)
+    assert sum(1 for offer in mapped.values() if offer is None) == 1  # work left to do
+
+
+def test_seeding_twice_changes_no_catalog_row(seeded):
+    before = _catalog_rows(seeded)
+    call_command("seed_demo", verbosity=0)
+    assert _catalog_rows(seeded) == before
+
+
+def test_seeding_leaves_a_locked_map_alone(seeded):
+    from django.utils import timezone
+
+    from pledges.models import RewardItem
+
+    seeded.sku_map_locked_at = timezone.now()
+    seeded.save(update_fields=["sku_map_locked_at"])
+    RewardItem.objects.filter(reward__campaign=seeded, sku__code="SKY-RULES-PDF").delete()
+    call_command("seed_demo", verbosity=0)
+    assert not RewardItem.objects.filter(
+        reward__campaign=seeded, sku__code="SKY-RULES-PDF"
+    ).exists()
