@@ -14,7 +14,7 @@ CATALOG_PAGES: list[tuple[str, str, str]] = [
     ("Add-on offers", "addon-list", "catalog.view"),
     ("Imported add-ons", "imported-addon-list", "catalog.view"),
     ("Map check", "sku-map-check", "catalog.view"),
-    ("Preview", "bom-preview", "catalog.view"),
+    ("Preview", "bom-preview", "backers.view"),
     ("Demand", "demand-report", "catalog.view"),
 ]
 
