@@ -109,7 +109,11 @@ class Backer(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        db_index=False,  # written by every import, read per backer only
+        # Provenance, written for every backer of every import and read per backer
+        # only: no index, and no database-side check (Django still nulls it when a
+        # run is deleted). Each check costs the import a lookup per row.
+        db_index=False,
+        db_constraint=False,
     )
     last_import_run = models.ForeignKey(
         "ImportRun",
@@ -117,7 +121,11 @@ class Backer(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        db_index=False,  # written by every import, read per backer only
+        # Provenance, written for every backer of every import and read per backer
+        # only: no index, and no database-side check (Django still nulls it when a
+        # run is deleted). Each check costs the import a lookup per row.
+        db_index=False,
+        db_constraint=False,
     )
     duplicate_group = models.ForeignKey(
         "DuplicateGroup",
@@ -209,7 +217,6 @@ class Pledge(models.Model):
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["payment_status"])]
         constraints = [
             # One pledge per platform identity: re-imports update it in place.
             models.UniqueConstraint(fields=["backer"], name="pledge_one_per_backer")

@@ -21,6 +21,17 @@ from .reports import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
+
+@pytest.fixture(autouse=True, params=["one chunk", "chunks of 2 rows"])
+def chunk_size(request, monkeypatch):
+    """Every comparison runs with the whole file in one chunk and with tiny chunks,
+    so rules that span chunks (first row of a reward wins, samples, counts) hold."""
+    from pledges.importers import merge_pg
+
+    if request.param == "chunks of 2 rows":
+        monkeypatch.setattr(merge_pg, "CHUNK_ROWS", 2)
+
+
 STRATEGIES = ("python", "postgres")
 NO_REWARD = {"Reward ID": "", "Reward Title": "", "Reward Minimum": ""}
 
