@@ -10,6 +10,7 @@ STAGES: list[tuple[str, str, str]] = [
     ("Backers", "backer-list", "backers.view"),
     ("Imports", "import-list", "backers.import"),
     ("Duplicates", "duplicate-list", "backers.view"),
+    ("Catalog", "sku-list", "catalog.view"),
     ("Settings", "campaign-settings", "campaign.change"),
 ]
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from djmoney.money import Money
 
@@ -130,10 +130,7 @@ def addon_create(request, slug):
 def _edit_page(
     request, campaign, role, offer, *, form=None, item_form=None, item_errors=None, status=200
 ):
-    try:
-        choices_url = reverse("addon-choices", args=[campaign.slug, offer.pk])
-    except NoReverseMatch:  # the choice group editor is not in this checkout
-        choices_url = None
+    choices_url = reverse("addon-choices", args=[campaign.slug, offer.pk])
     items = list(offer.items.select_related("sku").order_by("pk"))
     for item in items:
         item.errors = (item_errors or {}).get(item.pk, [])

@@ -4,13 +4,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from djmoney.money import Money
 
 from accounts.models import Role
 from pledges.models import ChoiceGroup, ChoiceOption
-from surveys import views
 from surveys.errors import AddOnInvalid
 from surveys.models import AddOnOffer, AddOnOfferItem, ImportedAddOn
 from surveys.services.addons import (
@@ -374,26 +373,10 @@ def test_edit_page_lists_the_offer_choice_groups(owner_client, campaign, mat, sl
     assert "Red → 1 × MAT" in page and "Blue → 2 × SLV" in page
 
 
-def test_choices_link_only_when_the_choice_editor_exists(owner_client, campaign, monkeypatch):
+def test_edit_page_links_to_the_offer_choice_editor(owner_client, campaign):
     offer = AddOnOfferFactory(campaign=campaign)
-    url = reverse("addon-edit", args=[campaign.slug, offer.pk])
-    real_reverse = views.reverse
-
-    def without_choices(name, *args, **kwargs):
-        if name == "addon-choices":
-            raise NoReverseMatch(name)
-        return real_reverse(name, *args, **kwargs)
-
-    def with_choices(name, *args, **kwargs):
-        if name == "addon-choices":
-            return f"/choices-of-{kwargs['args'][1]}/"
-        return real_reverse(name, *args, **kwargs)
-
-    monkeypatch.setattr(views, "reverse", without_choices)
-    response = owner_client.get(url)
-    assert response.status_code == 200 and response.context["choices_url"] is None
-    monkeypatch.setattr(views, "reverse", with_choices)
-    assert f'href="/choices-of-{offer.pk}/"' in owner_client.get(url).content.decode()
+    page = owner_client.get(reverse("addon-edit", args=[campaign.slug, offer.pk])).content.decode()
+    assert f'href="{reverse("addon-choices", args=[campaign.slug, offer.pk])}"' in page
 
 
 # --- the map lock ------------------------------------------------------------------
