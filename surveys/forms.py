@@ -3,12 +3,18 @@ from django import forms
 from inventory.models import Sku
 from pledges.forms import DateTimeInput
 from pledges.models import Campaign
+from pledges.services.catalog import MAX_QUANTITY
 
 from .models import AddOnOffer
 from .services.imported_addons import TEXT_MAX
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 INCLUDED = "included"
+
+
+# Beyond these a number is a typo (and past a database integer a server error):
+# the form says so next to the field.
+MAX_UNITS = 10_000_000
 
 
 class AddOnOfferForm(forms.Form):
@@ -25,12 +31,14 @@ class AddOnOfferForm(forms.Form):
     stock_limit = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_UNITS,
         label="Stock limit",
         help_text="Units for sale in all. Leave blank for unlimited.",
     )
     per_backer_limit = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_UNITS,
         label="Limit per backer",
         help_text="Leave blank for no limit.",
     )
@@ -100,7 +108,7 @@ class AddOnItemForm(forms.Form):
         empty_label="Choose a SKU…",
         error_messages={"invalid_choice": "Choose one of your organization's SKUs."},
     )
-    quantity = forms.IntegerField(min_value=1, initial=1)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
 
     def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
@@ -111,7 +119,7 @@ class AddOnItemForm(forms.Form):
 
 
 class AddOnItemQuantityForm(forms.Form):
-    quantity = forms.IntegerField(min_value=1)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class ImportedAddOnRowForm(forms.Form):
@@ -122,6 +130,7 @@ class ImportedAddOnRowForm(forms.Form):
     target = forms.ChoiceField(required=False, label="Maps to")
     units_per_item = forms.IntegerField(
         min_value=1,
+        max_value=MAX_QUANTITY,
         initial=1,
         label="Units per item",
         widget=forms.NumberInput(attrs={"min": 1, "class": "units"}),

@@ -11,6 +11,7 @@ import pytest
 from pledges.models import ChoiceGroup, ChoiceOption, PaymentStatus, RewardItem
 from tests.factories import (
     TEST_PASSWORD,
+    AddOnOfferFactory,
     CampaignFactory,
     MembershipFactory,
     PledgeFactory,
@@ -262,12 +263,22 @@ def test_demand_report_by_sku_and_region_with_csv(page, live_server, demand):
 
 def test_catalog_pages_fit_a_phone(phone, live_server, demand):
     user, campaign, deluxe = demand
+    # A long add-on text and an offer: the mapping table has all its columns.
+    AddOnOfferFactory(campaign=campaign, name="Playmat")
+    PledgeFactory(
+        backer__campaign=campaign,
+        reward=deluxe,
+        addons_text="Premium neoprene playmat with stitched edges (limited) × 2; Dice tower × 1",
+    )
     _log_in(phone, live_server, user)
     base = f"{live_server.url}/app/c/{campaign.slug}/catalog"
     for path, heading in [
         ("/skus/", "SKUs"),
         (f"/rewards/{deluxe.pk}/", "Deluxe"),
         ("/demand/", "Demand report"),
+        ("/imported-addons/", "Imported add-ons"),
+        ("/addons/", "Add-on offers"),
+        ("/check/", "Map check"),
     ]:
         phone.goto(base + path)
         assert phone.locator("h1").inner_text() == heading

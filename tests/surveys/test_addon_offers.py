@@ -629,3 +629,24 @@ def test_create_form_ignores_a_price_that_is_not_one(owner_client, campaign, pri
     response = owner_client.get(url, {"from_text": "Dice Tower", "price": price})
     assert response.status_code == 200
     assert response.context["form"]["price"].value() is None
+
+
+@pytest.mark.parametrize("field", ["stock_limit", "per_backer_limit"])
+def test_absurd_limits_are_field_errors_not_server_errors(owner_client, campaign, field):
+    offer = AddOnOfferFactory(campaign=campaign)
+    url = reverse("addon-edit", args=[campaign.slug, offer.pk])
+    data = {"name": offer.name, "price": "15.00", "is_active": "on", field: "99999999999999999999"}
+    response = owner_client.post(url, data)
+    assert response.status_code in (200, 400)
+    assert "less than or equal to" in response.content.decode()
+    offer.refresh_from_db()
+    assert getattr(offer, field) is None
+
+
+def test_absurd_component_quantity_is_a_field_error(owner_client, campaign):
+    offer = AddOnOfferFactory(campaign=campaign)
+    sku = SkuFactory(organization=campaign.organization)
+    url = reverse("addon-item-add", args=[campaign.slug, offer.pk])
+    response = owner_client.post(url, {"sku": sku.pk, "quantity": "99999999999999999999"})
+    assert response.status_code in (200, 302, 400)
+    assert not offer.items.exists()
