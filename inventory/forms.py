@@ -6,8 +6,10 @@ from .models import Sku
 from .services.skus import (
     MAX_IMPORT_BYTES,
     SkuImportRefused,
+    campaigns_locking,
     ensure_import_size,
     format_attributes,
+    locked_map_refusal,
     normalize_barcode,
     normalize_hs_code,
     parse_attributes,
@@ -126,6 +128,21 @@ class SkuForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.instance.pk is not None and not self.errors:
+            after = Sku(
+                weight_g=cleaned.get("weight_g"),
+                hs_code=cleaned.get("hs_code") or "",
+                country_of_origin=cleaned.get("country_of_origin") or "",
+                is_digital=bool(cleaned.get("is_digital")),
+            )
+            refusal = locked_map_refusal(
+                before=self.instance,
+                after_missing=after.missing_shipping_data,
+                after_digital=after.is_digital,
+                campaigns=campaigns_locking(sku_ids=[self.instance.pk]).get(self.instance.pk),
+            )
+            if refusal:
+                raise forms.ValidationError(refusal)
         amount = cleaned.get("customs_amount")
         currency = cleaned.get("customs_currency")
         if amount is not None and currency:

@@ -546,7 +546,48 @@ def check_sku_file(
             check.updated.append(planned)
         else:
             check.unchanged.append(planned)
+    _refuse_locked_map_damage(check)
     return check
+
+
+_MISSING_FIELD = {
+    "weight": "weight_g",
+    "HS code": "hs_code",
+    "country of origin": "country_of_origin",
+}
+
+
+def _refuse_locked_map_damage(check: SkuFileCheck) -> None:
+    """A row may not take away what a locked SKU map relies on (a blocking problem)."""
+    if not check.updated:
+        return
+    locking = campaigns_locking(sku_ids=[planned.sku.pk for planned in check.updated])
+    for planned in check.updated:
+        campaigns = locking.get(planned.sku.pk)
+        if not campaigns:
+            continue
+        after = Sku(
+            **{
+                name: planned.changes[name][1]
+                if name in planned.changes
+                else getattr(planned.sku, name)
+                for name in ("weight_g", "hs_code", "country_of_origin", "is_digital")
+            }
+        )
+        refusal = locked_map_refusal(
+            before=planned.sku,
+            after_missing=after.missing_shipping_data,
+            after_digital=after.is_digital,
+            campaigns=campaigns,
+        )
+        if refusal:
+            newly = [
+                m for m in after.missing_shipping_data if m not in planned.sku.missing_shipping_data
+            ]
+            field_name = (
+                "is_digital" if "is_digital" in planned.changes else _MISSING_FIELD[newly[0]]
+            )
+            check.problems.append(Problem("", planned.line, LABELS[field_name], refusal))
 
 
 def _plan_row(line, cells, positions, problems, existing, first_line, default_currency):
@@ -728,6 +769,54 @@ def _write(*, organization_id: int, check: SkuFileCheck) -> None:
         if "customs_value" in names:
             fields.append("customs_value_currency")
         Sku.objects.bulk_update(skus, fields, batch_size=500)
+
+
+# --- SKUs in a locked SKU map -------------------------------------------------------------
+
+
+def campaigns_locking(*, sku_ids) -> dict[int, list[str]]:
+    """SKU id → names of the campaigns whose locked SKU map uses it."""
+    locked = {"sku_id__in": list(sku_ids)}
+    uses = [
+        (RewardItem, "sku_id", "reward__campaign"),
+        (ChoiceOption, "sku_id", "group__campaign"),
+        (AddOnOfferItem, "sku_id", "offer__campaign"),
+        (RegionalRule, "from_sku_id", "campaign"),
+        (RegionalRule, "to_sku_id", "campaign"),
+        (StretchGoal, "sku_id", "campaign"),
+    ]
+    found: dict[int, set[str]] = {}
+    for model, sku_field, campaign in uses:
+        rows = (
+            model.objects.filter(
+                **{f"{sku_field}__in": locked["sku_id__in"]},
+                **{f"{campaign}__sku_map_locked_at__isnull": False},
+            )
+            .values_list(sku_field, f"{campaign}__name")
+            .distinct()
+        )
+        for sku_id, name in rows:
+            found.setdefault(sku_id, set()).add(name)
+    return {sku_id: sorted(names) for sku_id, names in found.items()}
+
+
+def locked_map_refusal(*, before: Sku, after_missing: list[str], after_digital: bool, campaigns):
+    """Why a change to a SKU of a locked SKU map is refused, or None.
+
+    Fixing data is fine; what the lock guarantees (nothing missing for customs and
+    labels, physical or digital as checked) must stay true until someone unlocks."""
+    if not campaigns:
+        return None
+    names = ", ".join(campaigns)
+    if after_digital != before.is_digital:
+        return f"{before.code} is in the locked SKU map of {names}: unlock it to change “digital”"
+    newly_missing = [m for m in after_missing if m not in before.missing_shipping_data]
+    if newly_missing:
+        return (
+            f"{before.code} is in the locked SKU map of {names}: unlock it before "
+            f"removing its {', '.join(newly_missing)}"
+        )
+    return None
 
 
 # --- the catalog page, usage and deletion ---------------------------------------------------
