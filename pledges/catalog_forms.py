@@ -212,7 +212,10 @@ class StretchGoalForm(CatalogForm):
         label="For pledges made before (UTC)",
         widget=DateTimeInput,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-        help_text="Leave empty for every pledge. Both set: a pledge needs both.",
+        help_text=(
+            "Leave empty for every pledge. Both set: a pledge needs both. "
+            "A pledge without a reward ships nothing, stretch goals included."
+        ),
     )
 
     def __init__(self, *args, rewards=None, **kwargs):

@@ -171,3 +171,14 @@ def test_outsider_cannot_lock_unlock_or_preview(outsider_client, owner, campaign
     campaign.refresh_from_db()
     assert campaign.sku_map_locked_at is not None
     assert outsider_client.get(preview_url(campaign, backer=backer.pk)).status_code == 404
+
+
+def test_preview_says_when_the_demand_report_does_not_count_the_pledge(
+    owner_client, campaign, backer
+):
+    url = reverse("bom-preview", args=[campaign.slug])
+    page = owner_client.get(url, {"backer": backer.pk}).content.decode()
+    assert "not counted in the demand report" not in page
+    backer.pledges.update(payment_status="dropped")
+    page = owner_client.get(url, {"backer": backer.pk}).content.decode()
+    assert "Payment dropped: this pledge is not counted in the demand report" in page
