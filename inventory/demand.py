@@ -97,6 +97,15 @@ class DemandReport:
     def grouping_label(self) -> str:
         return GROUPINGS[self.by]
 
+    @property
+    def physical_total(self) -> int:
+        """Units of things to manufacture and ship (digital SKUs left out)."""
+        return sum(row.total for row in self.rows if not row.sku.is_digital)
+
+    @property
+    def digital_total(self) -> int:
+        return self.grand_total - self.physical_total
+
     def units_by_sku(self) -> dict[int, int]:
         """SKU id → total units: the figure a factory order is made of."""
         return {row.sku.pk: row.total for row in self.rows}

@@ -76,12 +76,18 @@ def _refused(form, exc: SurveysError) -> None:
 # --- offers ------------------------------------------------------------------
 
 
+def _may_edit(campaign, role) -> bool:
+    """Show the editing controls: the role may change the map and it is not locked
+    (the services refuse changes to a locked map whatever the page shows)."""
+    return role_can(role, CHANGE) and campaign.sku_map_locked_at is None
+
+
 @login_required
 def addon_list(request, slug):
     campaign, role = campaign_for(user=request.user, slug=slug, action=VIEW)
     context = catalog_context(campaign, role, active="addon-list")
     context.update(
-        offers=selectors.addon_offers(campaign=campaign), can_change=role_can(role, CHANGE)
+        offers=selectors.addon_offers(campaign=campaign), can_change=_may_edit(campaign, role)
     )
     return render(request, "surveys/addon_list.html", context)
 
@@ -144,7 +150,7 @@ def _edit_page(
         choices_url=choices_url,
         imported_texts=offer.imported_texts.order_by("text"),
         status=selectors.offer_status(offer),
-        can_change=role_can(role, CHANGE),
+        can_change=_may_edit(campaign, role),
     )
     return render(request, "surveys/addon_edit.html", context, status=status)
 
@@ -313,7 +319,7 @@ def imported_addon_list(request, slug):
         formset=formset,
         lines=[_line(rows_by_text.get(form["text"].value()), form) for form in formset.forms],
         has_offers=bool(offers),
-        can_change=role_can(role, CHANGE),
+        can_change=_may_edit(campaign, role),
     )
     return render(request, "surveys/imported_addon_list.html", context, status=status)
 

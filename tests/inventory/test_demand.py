@@ -401,3 +401,16 @@ def test_command_fails_for_an_unwritable_csv(campaign, tmp_path):
             str(tmp_path / "missing" / "demand.csv"),
             stdout=io.StringIO(),
         )
+
+
+def test_digital_units_are_told_apart_from_physical_ones(owner_client, campaign):
+    from tests.factories import PledgeFactory, RewardFactory, RewardItemFactory, SkuFactory
+
+    reward = RewardFactory(campaign=campaign)
+    RewardItemFactory(reward=reward, sku=SkuFactory(organization=campaign.organization))
+    pdf = SkuFactory(organization=campaign.organization, is_digital=True, code="PDF")
+    RewardItemFactory(reward=reward, sku=pdf)
+    for _ in range(3):
+        PledgeFactory(backer__campaign=campaign, reward=reward)
+    page = owner_client.get(reverse("demand-report", args=[campaign.slug])).content.decode()
+    assert "(3 physical, 3 digital)" in page

@@ -650,3 +650,16 @@ def test_absurd_component_quantity_is_a_field_error(owner_client, campaign):
     response = owner_client.post(url, {"sku": sku.pk, "quantity": "99999999999999999999"})
     assert response.status_code in (200, 302, 400)
     assert not offer.items.exists()
+
+
+def test_a_locked_map_shows_the_offer_read_only(owner_client, campaign):
+    from django.utils import timezone
+
+    offer = AddOnOfferFactory(campaign=campaign)
+    url = reverse("addon-edit", args=[campaign.slug, offer.pk])
+    assert "Save add-on" in owner_client.get(url).content.decode()
+    campaign.sku_map_locked_at = timezone.now()
+    campaign.save(update_fields=["sku_map_locked_at"])
+    page = owner_client.get(url).content.decode()
+    assert "Save add-on" not in page and "Remove" not in page
+    assert "The SKU map is locked" in page
