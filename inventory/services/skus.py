@@ -776,7 +776,7 @@ def _write(*, organization_id: int, check: SkuFileCheck) -> None:
 
 def campaigns_locking(*, sku_ids) -> dict[int, list[str]]:
     """SKU id → names of the campaigns whose locked SKU map uses it."""
-    locked = {"sku_id__in": list(sku_ids)}
+    sku_ids = list(sku_ids)
     uses = [
         (RewardItem, "sku_id", "reward__campaign"),
         (ChoiceOption, "sku_id", "group__campaign"),
@@ -789,8 +789,7 @@ def campaigns_locking(*, sku_ids) -> dict[int, list[str]]:
     for model, sku_field, campaign in uses:
         rows = (
             model.objects.filter(
-                **{f"{sku_field}__in": locked["sku_id__in"]},
-                **{f"{campaign}__sku_map_locked_at__isnull": False},
+                **{f"{sku_field}__in": sku_ids, f"{campaign}__sku_map_locked_at__isnull": False}
             )
             .values_list(sku_field, f"{campaign}__name")
             .distinct()

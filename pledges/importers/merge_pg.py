@@ -340,9 +340,15 @@ def _snapshot_campaign(cursor, p: dict) -> None:
     backer_columns = (
         "id, platform, platform_backer_id, backer_number, name, email, email_normalized"
     )
-    pledge_columns = ", ".join(
-        ["id", "backer_id", "reward_id", *MONEY, "pledged_at", *TEXT_FIELDS_PLEDGE, "extra"]
-    )
+    pledge_columns = [
+        "id",
+        "backer_id",
+        "reward_id",
+        *MONEY,
+        "pledged_at",
+        *TEXT_FIELDS_PLEDGE,
+        "extra",
+    ]
     cursor.execute(
         f"""CREATE TEMP TABLE import_old_backers ON COMMIT DROP AS
             SELECT {backer_columns} FROM {backer_t} WHERE campaign_id = %(c)s""",
@@ -355,7 +361,7 @@ def _snapshot_campaign(cursor, p: dict) -> None:
     cursor.execute("ANALYZE import_old_backers")
     cursor.execute(
         f"""CREATE TEMP TABLE import_old_pledges ON COMMIT DROP AS
-            SELECT {", ".join(f"p.{c}" for c in pledge_columns.split(", "))}
+            SELECT {", ".join(f"p.{c}" for c in pledge_columns)}
             FROM {pledge_t} p JOIN import_old_backers b ON b.id = p.backer_id"""
     )
     cursor.execute("CREATE INDEX ON import_old_pledges (backer_id)")
