@@ -18,6 +18,10 @@ ROLE_MATRIX: dict[str, frozenset[str]] = {
     "catalog.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
     "catalog.change": frozenset({OWNER, MANAGER}),
     "catalog.lock": frozenset({OWNER, MANAGER}),
+    # backer survey
+    "surveys.view": frozenset({OWNER, MANAGER, SUPPORT}),
+    "surveys.change": frozenset({OWNER, MANAGER}),
+    "surveys.send": frozenset({OWNER, MANAGER}),
     # orders and fulfilment
     "orders.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
     "orders.lock": frozenset({OWNER, MANAGER}),
@@ -40,6 +44,9 @@ ACTIONS_DESCRIBED = {
     "catalog.view": "See SKUs, the reward map and the demand report",
     "catalog.change": "Change SKUs, reward composition, regional rules, stretch goals, add-ons",
     "catalog.lock": "Lock and unlock the SKU map",
+    "surveys.view": "See the survey, its answers and completion figures",
+    "surveys.change": "Design the survey (questions, languages, reminders, late pledges)",
+    "surveys.send": "Send survey invites and reminders",
     "orders.view": "See orders",
     "orders.lock": "Lock and unlock orders",
     "orders.release": "Release waves to the warehouse",

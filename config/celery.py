@@ -13,3 +13,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("pledgeport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic work (run `celery -A config beat` next to the workers).
+app.conf.beat_schedule.update(
+    {
+        "survey-reminders": {
+            "task": "surveys.tasks.send_due_reminders",
+            "schedule": 15 * 60,
+        },
+    }
+)

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.urls import team_urlpatterns
+from surveys.invite_urls import backoffice_patterns as backoffice_invite_patterns
 
 
 def home(request):
@@ -21,6 +22,10 @@ urlpatterns = [
     path("app/", include("surveys.urls")),
     path("app/", include("inventory.map_urls")),
     path("app/", include("inventory.demand_urls")),
+    path("app/", include("surveys.design_urls")),
+    path("app/", include(backoffice_invite_patterns)),
+    # The backer survey (also served at the root of a campaign's own host name).
+    path("s/<slug:slug>/", include("surveys.backer_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

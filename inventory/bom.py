@@ -116,6 +116,7 @@ class CatalogOffer:
     id: int
     name: str
     items: tuple[tuple[int, int], ...]  # (sku id, quantity)
+    price: Decimal | None = None  # in the campaign's currency
 
 
 @dataclass(frozen=True)
@@ -266,16 +267,19 @@ def _offers(campaign_id: int) -> dict[int, CatalogOffer]:
     """Add-on offers with their items (bundles): one LEFT JOIN."""
     rows = (
         AddOnOffer.objects.filter(campaign_id=campaign_id)
-        .values("pk", "name", "items__sku_id", "items__quantity")
+        .values("pk", "name", "price", "items__sku_id", "items__quantity")
         .order_by("position", "name", "pk", "items__pk")
     )
     offers: dict[int, dict] = {}
     for row in rows:
-        entry = offers.setdefault(row["pk"], {"name": row["name"], "items": []})
+        entry = offers.setdefault(
+            row["pk"], {"name": row["name"], "price": row["price"], "items": []}
+        )
         if row["items__sku_id"] is not None:
             entry["items"].append((row["items__sku_id"], row["items__quantity"]))
     return {
-        pk: CatalogOffer(id=pk, name=e["name"], items=tuple(e["items"])) for pk, e in offers.items()
+        pk: CatalogOffer(id=pk, name=e["name"], items=tuple(e["items"]), price=e["price"])
+        for pk, e in offers.items()
     }
 
 

@@ -11,6 +11,7 @@ STAGES: list[tuple[str, str, str]] = [
     ("Imports", "import-list", "backers.import"),
     ("Duplicates", "duplicate-list", "backers.view"),
     ("Catalog", "sku-list", "catalog.view"),
+    ("Survey", "survey-settings", "surveys.view"),
     ("Settings", "campaign-settings", "campaign.change"),
 ]
 

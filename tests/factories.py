@@ -125,3 +125,34 @@ class AddOnOfferFactory(factory.django.DjangoModelFactory):
     campaign = factory.SubFactory(CampaignFactory)
     name = factory.Sequence(lambda n: f"Add-on {n}")
     price = factory.LazyAttribute(lambda o: Money(Decimal("15.00"), o.campaign.currency))
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveys.Survey"
+        django_get_or_create = ("campaign",)
+
+    campaign = factory.SubFactory(CampaignFactory)
+    status = "live"
+
+
+class SurveyInviteFactory(factory.django.DjangoModelFactory):
+    """An invite of a backer who has a pledge (give `backer=` to reuse one)."""
+
+    class Meta:
+        model = "surveys.SurveyInvite"
+
+    survey = factory.SubFactory(SurveyFactory)
+    backer = factory.LazyAttribute(
+        lambda o: PledgeFactory(backer__campaign=o.survey.campaign).backer
+    )
+    email = factory.LazyAttribute(lambda o: o.backer.email)
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveys.Question"
+
+    survey = factory.SubFactory(SurveyFactory)
+    kind = "short_text"
+    label = factory.Sequence(lambda n: f"Question {n}")

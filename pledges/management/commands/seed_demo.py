@@ -22,6 +22,23 @@ class Command(BaseCommand):
                 f"{result.total_backers} backers, {news}."
             )
         )
+        # The survey comes after the pledges in the flow; it seeds itself.
+        from django.conf import settings
+        from django.urls import reverse
+
+        from surveys.demo import seed_survey_demo
+
+        invite, token = seed_survey_demo(
+            campaign=result.campaign, owner_backer_email=DEMO_USERS[0][0]
+        )
+        site = settings.SITE_URL.rstrip("/")
+        slug = result.campaign.slug
+        self.stdout.write(
+            f"Backer survey: {site}{reverse('survey-home', kwargs={'slug': slug})}\n"
+            f"  walk it as backer “{invite.backer.name}” (a test response): "
+            f"{site}{reverse('survey-open', kwargs={'slug': slug, 'token': token})}\n"
+            f"  late-pledge store: {site}/s/{slug}/store/"
+        )
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for email, _first, _last, role in DEMO_USERS:
             self.stdout.write(f"  {email:<24} {role}")

@@ -1,0 +1,14 @@
+"""`{% survey_url "survey-step" step="address" %}`: a backer page's address on
+whichever root the request came in on (its own host name or /s/<slug>/)."""
+
+from django import template
+
+from surveys.backer_views import backer_reverse
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def survey_url(context, name, **kwargs):
+    request = context["request"]
+    return backer_reverse(request, name, slug=context["campaign"].slug, **kwargs)
