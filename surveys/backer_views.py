@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_countries import countries
 
@@ -488,7 +489,11 @@ def _address_step(request, visit: Visit, steps):
                 if copied:
                     messages.success(
                         request,
-                        _("The address was also saved on your other pledges (%(n)s).")
+                        ngettext(
+                            "The address was also saved on your other pledge.",
+                            "The address was also saved on your %(n)s other pledges.",
+                            copied,
+                        )
                         % {"n": copied},
                     )
                 return _after(request, visit, steps_of(visit), SurveyStep.ADDRESS)

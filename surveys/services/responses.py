@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from djmoney.money import Money
 
 from inventory import bom
@@ -230,7 +231,11 @@ def update_cart(*, response: SurveyResponse, survey: Survey, quantities: Mapping
                     message = (
                         _("“%(name)s” is sold out.") % {"name": offer.name}
                         if left == 0
-                        else _("Only %(left)s of “%(name)s” left.")
+                        else ngettext(
+                            "Only %(left)s of “%(name)s” is left.",
+                            "Only %(left)s of “%(name)s” are left.",
+                            left,
+                        )
                         % {"left": left, "name": offer.name}
                     )
                     raise OutOfStock(message, field=field)
