@@ -12,3 +12,11 @@ register = template.Library()
 def survey_url(context, name, **kwargs):
     request = context["request"]
     return backer_reverse(request, name, slug=context["campaign"].slug, **kwargs)
+
+
+@register.filter
+def as_money(amount, currency):
+    """A Decimal of the quote as money in the page's language: "$31.00", "31,00 $"."""
+    from djmoney.money import Money
+
+    return Money(amount, currency)

@@ -302,6 +302,6 @@ def test_review_shows_the_reward_price_in_the_balance(client, w):
     assert review.status_code == 200
     html = review.content.decode()
     assert "Your reward (late pledge)" in html
-    assert "USD 79.00" in html
+    assert "$79.00" in html
     # Nothing was paid on a platform: no credit, the whole price is due.
-    assert html.count("USD 79.00") == 2
+    assert html.count("$79.00") == 2
