@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -471,8 +472,8 @@ def _address_step(request, visit: Visit, steps):
         if valid:
             try:
                 vat_number = clean_vat_number(vat_value, form.address()["country_code"])
-            except Exception as exc:  # ValidationError: shown next to the field
-                vat_error = " ".join(getattr(exc, "messages", [str(exc)]))
+            except ValidationError as exc:  # shown next to the field
+                vat_error = " ".join(exc.messages)
                 valid = False
         if valid:
             try:

@@ -231,3 +231,21 @@ def test_backer_picks_german_and_the_page_says_so(client, w):
 def test_language_not_offered_falls_back_to_english(client, w):
     client.get(link_path(w.alice), HTTP_ACCEPT_LANGUAGE="de")
     assert SurveyResponse.objects.get(invite=w.alice).language == "en"
+
+
+def test_company_vat_number_is_checked_and_stored_compact(client, w):
+    open_survey(client, w.alice)
+    client.post(
+        step_path(w.campaign, "address"), {**GERMAN_ADDRESS, "vat_number": "de 136 695 976"}
+    )
+    assert SurveyResponse.objects.get(invite=w.alice).vat_number == "DE136695976"
+
+
+def test_wrong_vat_number_is_refused_next_to_the_field_keeping_the_address(client, w):
+    open_survey(client, w.alice)
+    r = client.post(step_path(w.campaign, "address"), {**GERMAN_ADDRESS, "vat_number": "DE123"})
+    assert r.status_code == 400
+    body = r.content.decode()
+    assert 'id="id_vat_number_error"' in body and 'value="DE123"' in body
+    assert 'value="Alice Example"' in body
+    assert SurveyResponse.objects.get(invite=w.alice).address == {}
