@@ -23,6 +23,7 @@ urlpatterns = [
     path("app/", include("inventory.map_urls")),
     path("app/", include("inventory.demand_urls")),
     path("app/", include("surveys.design_urls")),
+    path("app/", include("surveys.catalog_text_urls")),
     path("app/", include(backoffice_invite_patterns)),
     # The backer survey (also served at the root of a campaign's own host name).
     path("s/<slug:slug>/", include("surveys.backer_urls")),

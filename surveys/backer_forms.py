@@ -11,32 +11,42 @@ from stdnum.eu import vat as eu_vat
 from inventory import bom
 
 from .models import QuestionKind
+from .services.catalog_texts import CatalogTexts
 
 
 class ChoicesForm(forms.Form):
     """One field per choice group the backer has (reward and bought add-ons),
     plus "keep the original edition" for regional rules backers may decline."""
 
-    def __init__(self, *args, groups: list[bom.CatalogGroup], rules=(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        groups: list[bom.CatalogGroup],
+        rules=(),
+        texts: CatalogTexts | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.groups = groups
+        texts = texts or CatalogTexts()
         for group in groups:
             picks = group.picks
-            options = [(str(o.id), o.label) for o in group.options]
+            options = [(str(o.id), texts.option(o.id, o.label)) for o in group.options]
+            group_name = texts.group(group.id, group.name)
             name = f"group_{group.id}"
             if picks == 1:
                 self.fields[name] = forms.ChoiceField(
-                    label=group.name, choices=options, widget=forms.RadioSelect
+                    label=group_name, choices=options, widget=forms.RadioSelect
                 )
             elif group.allow_repeats:
                 for n in range(picks):
                     self.fields[f"{name}_{n}"] = forms.ChoiceField(
-                        label=f"{group.name} ({n + 1}/{picks})",
+                        label=f"{group_name} ({n + 1}/{picks})",
                         choices=[("", _("Choose…")), *options],
                     )
             else:
                 self.fields[name] = forms.MultipleChoiceField(
-                    label=group.name,
+                    label=group_name,
                     choices=options,
                     widget=forms.CheckboxSelectMultiple,
                     help_text=ngettext("Choose %(n)s.", "Choose %(n)s.", picks) % {"n": picks},
@@ -45,7 +55,8 @@ class ChoicesForm(forms.Form):
         for rule in rules:
             self.fields[f"keep_{rule.id}"] = forms.BooleanField(
                 required=False,
-                label=_("Keep the original edition instead of “%(name)s”") % {"name": rule.name},
+                label=_("Keep the original edition instead of “%(name)s”")
+                % {"name": texts.rule(rule.id, rule.name)},
             )
 
     def clean(self):
@@ -111,13 +122,14 @@ class ChoicesForm(forms.Form):
 class AddOnsForm(forms.Form):
     """A quantity per offer on sale to this backer (0 = none)."""
 
-    def __init__(self, *args, offers, **kwargs):
+    def __init__(self, *args, offers, texts: CatalogTexts | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.offers = offers
+        texts = texts or CatalogTexts()
         for offer in offers:
             top = offer.per_backer_limit if offer.per_backer_limit is not None else 99
             self.fields[f"offer_{offer.pk}"] = forms.IntegerField(
-                label=offer.name,
+                label=texts.offer(offer.pk, offer.name),
                 min_value=0,
                 max_value=top,
                 initial=0,

@@ -31,6 +31,7 @@ from .errors import LinkInvalid, SurveysError
 from .links import invite_from_token
 from .models import AddOnOffer, Survey, SurveyInvite, SurveyResponse, SurveyStatus, SurveyStep
 from .services import responses as services
+from .services.catalog_texts import catalog_texts
 
 SESSION_KEY = "survey_invites"  # {campaign id: invite id}
 LANGUAGE_SESSION_KEY = "survey_language"
@@ -130,6 +131,7 @@ def _page(request, visit_or_campaign, template: str, context: dict, *, status: i
     else:
         campaign, survey = visit_or_campaign
         language = _language(request, survey, None)
+    context.setdefault("texts", catalog_texts(survey=survey, language=language))
     intro = campaign.intro_text
     if language != "en":
         intro = (survey.texts.get(language) or {}).get("intro") or intro
@@ -327,7 +329,8 @@ def _reward_step(request, visit: Visit, steps):
 def _choices_step(request, visit: Visit, steps):
     groups = _choice_groups(visit)
     rules = _optional_rules(visit)
-    form = ChoicesForm(_posted(request), groups=groups, rules=rules)
+    texts = catalog_texts(survey=visit.survey, language=visit.language)
+    form = ChoicesForm(_posted(request), groups=groups, rules=rules, texts=texts)
     if request.method == "POST" and form.is_valid():
         try:
             services.save_choices(
@@ -345,6 +348,7 @@ def _choices_step(request, visit: Visit, steps):
             initial=form.initial_from(visit.response.choices, visit.response.regional_opt_outs),
             groups=groups,
             rules=rules,
+            texts=texts,
         )
     options = {o.id: o for g in groups for o in g.options}
     skus = visit.catalog.skus
@@ -364,7 +368,8 @@ def _addons_step(request, visit: Visit, steps):
     offers += [
         line.offer for offer_id, line in cart.items() if offer_id not in {o.pk for o in offers}
     ]
-    form = AddOnsForm(_posted(request), offers=offers)
+    texts = catalog_texts(survey=visit.survey, language=visit.language)
+    form = AddOnsForm(_posted(request), offers=offers, texts=texts)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_cart(
@@ -381,7 +386,9 @@ def _addons_step(request, visit: Visit, steps):
             return _after(request, visit, steps_of(visit), SurveyStep.ADDONS)
     elif request.method == "GET":
         form = AddOnsForm(
-            initial={f"offer_{k}": line.quantity for k, line in cart.items()}, offers=offers
+            initial={f"offer_{k}": line.quantity for k, line in cart.items()},
+            offers=offers,
+            texts=texts,
         )
     left = services.stock_left(offers=offers, response=visit.response)
     rows = [

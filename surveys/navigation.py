@@ -9,6 +9,7 @@ from pledges.navigation import campaign_context
 SURVEY_PAGES: list[tuple[str, str, str]] = [
     ("Settings", "survey-settings", "surveys.view"),
     ("Questions", "survey-questions", "surveys.view"),
+    ("Translations", "survey-translations", "surveys.view"),
     ("Late pledges", "survey-late-rewards", "surveys.view"),
     ("Invites", "survey-invites", "surveys.view"),
     ("Preview", "survey-preview", "surveys.view"),
