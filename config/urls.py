@@ -25,6 +25,7 @@ urlpatterns = [
     path("app/", include("surveys.design_urls")),
     path("app/", include("surveys.catalog_text_urls")),
     path("app/", include(backoffice_invite_patterns)),
+    path("app/", include("surveys.response_urls")),
     # The backer survey (also served at the root of a campaign's own host name).
     path("s/<slug:slug>/", include("surveys.backer_urls")),
     path("admin/", admin.site.urls),

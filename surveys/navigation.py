@@ -12,6 +12,7 @@ SURVEY_PAGES: list[tuple[str, str, str]] = [
     ("Translations", "survey-translations", "surveys.view"),
     ("Late pledges", "survey-late-rewards", "surveys.view"),
     ("Invites", "survey-invites", "surveys.view"),
+    ("Responses", "survey-responses", "surveys.view"),
     ("Preview", "survey-preview", "surveys.view"),
     ("Completion", "survey-stats", "surveys.view"),
 ]
