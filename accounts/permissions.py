@@ -27,6 +27,9 @@ ROLE_MATRIX: dict[str, frozenset[str]] = {
     "orders.lock": frozenset({OWNER, MANAGER}),
     "orders.release": frozenset({OWNER, MANAGER}),
     "warehouse.operate": frozenset({OWNER, MANAGER, WAREHOUSE}),
+    # tax rules and import regimes
+    "tax.view": frozenset({OWNER, MANAGER, SUPPORT}),
+    "tax.change": frozenset({OWNER, MANAGER}),
     # support
     "tickets.answer": frozenset({OWNER, MANAGER, SUPPORT}),
     # team
@@ -51,6 +54,8 @@ ACTIONS_DESCRIBED = {
     "orders.lock": "Lock and unlock orders",
     "orders.release": "Release waves to the warehouse",
     "warehouse.operate": "Work warehouse exports and shipments",
+    "tax.view": "See tax rules, tax settings, exchange rates and the tax calculator",
+    "tax.change": "Change tax rates, tax settings (IOSS, UK VAT, VOEC, ABN) and exchange rates",
     "tickets.answer": "Answer support tickets",
     "team.view": "See the team",
     "team.manage": "Invite, change roles and remove team members",

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "pledges",
     "surveys",
     "inventory",
+    "orders",
 ]
 
 MIDDLEWARE = [
