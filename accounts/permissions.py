@@ -27,6 +27,9 @@ ROLE_MATRIX: dict[str, frozenset[str]] = {
     "orders.lock": frozenset({OWNER, MANAGER}),
     "orders.release": frozenset({OWNER, MANAGER}),
     "warehouse.operate": frozenset({OWNER, MANAGER, WAREHOUSE}),
+    # shipping fees charged to backers
+    "shipping.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
+    "shipping.change": frozenset({OWNER, MANAGER}),
     # tax rules and import regimes
     "tax.view": frozenset({OWNER, MANAGER, SUPPORT}),
     "tax.change": frozenset({OWNER, MANAGER}),
@@ -54,6 +57,8 @@ ACTIONS_DESCRIBED = {
     "orders.lock": "Lock and unlock orders",
     "orders.release": "Release waves to the warehouse",
     "warehouse.operate": "Work warehouse exports and shipments",
+    "shipping.view": "See shipping zones, fees, the calculator and the margin check",
+    "shipping.change": "Change shipping zones, fees and weight bands; upload rate cards",
     "tax.view": "See tax rules, tax settings, exchange rates and the tax calculator",
     "tax.change": "Change tax rates, tax settings (IOSS, UK VAT, VOEC, ABN) and exchange rates",
     "tickets.answer": "Answer support tickets",

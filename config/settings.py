@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "surveys",
     "inventory",
     "orders",
+    "shipping",
 ]
 
 MIDDLEWARE = [

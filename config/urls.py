@@ -24,6 +24,7 @@ urlpatterns = [
     path("app/", include("inventory.demand_urls")),
     path("app/", include("surveys.design_urls")),
     path("app/", include("surveys.catalog_text_urls")),
+    path("app/", include("shipping.urls")),
     path("app/", include("orders.urls")),
     path("app/", include(backoffice_invite_patterns)),
     path("app/", include("surveys.response_urls")),

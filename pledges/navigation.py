@@ -12,6 +12,7 @@ STAGES: list[tuple[str, str, str]] = [
     ("Duplicates", "duplicate-list", "backers.view"),
     ("Catalog", "sku-list", "catalog.view"),
     ("Survey", "survey-settings", "surveys.view"),
+    ("Shipping", "shipping-zones", "shipping.view"),
     ("Tax", "tax-rules", "tax.view"),
     ("Settings", "campaign-settings", "campaign.change"),
 ]

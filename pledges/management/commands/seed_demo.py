@@ -26,7 +26,14 @@ class Command(BaseCommand):
         from django.conf import settings
         from django.urls import reverse
 
+        from orders.models import TaxRate
+        from orders.services.taxes import seed_tax_rates
+        from shipping.demo import seed_shipping_demo
         from surveys.demo import seed_survey_demo
+
+        seed_shipping_demo(result.campaign)
+        if not TaxRate.objects.filter(campaign=result.campaign).exists():
+            seed_tax_rates(campaign=result.campaign)  # once: later deletions stay deleted
 
         invite, token = seed_survey_demo(
             campaign=result.campaign, owner_backer_email=DEMO_USERS[0][0]
