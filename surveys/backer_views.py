@@ -338,6 +338,8 @@ def _choices_step(request, visit: Visit, steps):
                 survey=visit.survey,
                 choices=form.choices(),
                 regional_opt_outs=form.opt_outs(),
+                pledge=visit.pledge,
+                catalog=visit.catalog,
             )
         except SurveysError as exc:
             _refused(form, exc)
@@ -533,7 +535,13 @@ def _review_step(request, visit: Visit, steps):
     error = ""
     if request.method == "POST":
         try:
-            services.complete_survey(response=visit.response, survey=visit.survey, steps=steps)
+            services.complete_survey(
+                response=visit.response,
+                survey=visit.survey,
+                steps=steps,
+                pledge=visit.pledge,
+                catalog=visit.catalog,
+            )
         except SurveysError as exc:
             error = exc.message
         else:

@@ -91,7 +91,9 @@ def _answer(response, survey, pledge, catalog, rng: random.Random, *, complete: 
     if not bought:  # the backer looked at the store and bought nothing
         services.update_cart(response=response, survey=survey, quantities={})
     try:
-        services.save_choices(response=response, survey=survey, choices=choices)
+        services.save_choices(
+            response=response, survey=survey, choices=choices, pledge=pledge, catalog=catalog
+        )
     except SurveysError:
         return
     if not complete:
@@ -131,7 +133,9 @@ def _answer(response, survey, pledge, catalog, rng: random.Random, *, complete: 
     services.save_address(response=response, survey=survey, address=address)
     steps = services.steps_for(response=response, survey=survey, pledge=pledge, catalog=catalog)
     with contextlib.suppress(SurveysError):  # e.g. a choice the map no longer has
-        services.complete_survey(response=response, survey=survey, steps=steps)
+        services.complete_survey(
+            response=response, survey=survey, steps=steps, pledge=pledge, catalog=catalog
+        )
 
 
 def seed_survey_demo(*, campaign, owner_backer_email: str | None = None, seed: int = 2026):

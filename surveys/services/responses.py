@@ -125,14 +125,16 @@ def save_choices(
     survey: Survey,
     choices: Mapping[int, Sequence[int]],
     regional_opt_outs: Sequence[int] = (),
+    pledge: Pledge | None = None,
+    catalog: bom.Catalog | None = None,
 ) -> None:
     """Store the picks for the reward's and bought add-ons' choice groups.
 
     Every group this response has must get exactly its number of picks; a
     regional edition may be declined only where the creator allows it."""
     _editable(response, survey)
-    pledge = pledge_of(response)
-    catalog = bom.load_catalog(campaign=survey.campaign_id)
+    pledge = pledge or pledge_of(response)
+    catalog = catalog or bom.load_catalog(campaign=survey.campaign_id)
     clean = {str(group): [int(o) for o in options] for group, options in choices.items()}
     try:
         lines = bom_of(response=response, pledge=pledge, catalog=catalog, choices=clean)
@@ -402,7 +404,14 @@ def missing_steps(*, response: SurveyResponse, survey: Survey, steps: Sequence[s
     return [s for s in steps if s != SurveyStep.REVIEW and s not in response.steps_done]
 
 
-def complete_survey(*, response: SurveyResponse, survey: Survey, steps: Sequence[str]) -> Quote:
+def complete_survey(
+    *,
+    response: SurveyResponse,
+    survey: Survey,
+    steps: Sequence[str],
+    pledge: Pledge | None = None,
+    catalog: bom.Catalog | None = None,
+) -> Quote:
     """The backer confirms the review: snapshot the money and mark completed
     (and paid when nothing is due). Every earlier step must be done and no
     choice left open."""
@@ -410,8 +419,8 @@ def complete_survey(*, response: SurveyResponse, survey: Survey, steps: Sequence
     missing = missing_steps(response=response, survey=survey, steps=steps)
     if missing:
         raise SurveyIncomplete(_("Please complete every step first."), field=missing[0])
-    pledge = pledge_of(response)
-    catalog = bom.load_catalog(campaign=survey.campaign_id)
+    pledge = pledge or pledge_of(response)
+    catalog = catalog or bom.load_catalog(campaign=survey.campaign_id)
     if pending_choice_groups(bom_of(response=response, pledge=pledge, catalog=catalog)):
         raise SurveyIncomplete(_("Some choices are still open."), field=SurveyStep.CHOICES)
     result = quote(response=response, pledge=pledge, survey=survey, catalog=catalog)

@@ -6,9 +6,19 @@ from pledges.demo import CAMPAIGN_SLUG, DEMO_PASSWORD
 from pledges.models import Backer, Campaign, DuplicateGroup, PaymentStatus, Pledge
 
 
+@pytest.fixture(scope="module")
+def _demo_rows(django_db_setup, django_db_blocker):
+    """Seed once for the module (the full demo takes seconds); each test still runs
+    in its own rolled-back transaction on top, and the rows go when the module ends."""
+    with django_db_blocker.unblock():
+        call_command("seed_demo", verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
-def seeded(db):
-    call_command("seed_demo", verbosity=0)
+def seeded(_demo_rows, db):
     return Campaign.objects.get(slug=CAMPAIGN_SLUG)
 
 
@@ -212,3 +222,19 @@ def test_seeding_leaves_a_locked_map_alone(seeded):
     assert not RewardItem.objects.filter(
         reward__campaign=seeded, sku__code="SKY-RULES-PDF"
     ).exists()
+
+
+def test_demo_survey_is_live_with_answers_and_a_test_link(seeded, client):
+    from django.urls import reverse
+
+    from surveys.links import invite_token
+    from surveys.models import SurveyInvite, SurveyResponse
+
+    survey = seeded.survey
+    assert survey.status == "live" and survey.languages == ["en", "de"]
+    responses = SurveyResponse.objects.filter(invite__survey=survey, is_test=False)
+    assert responses.filter(completed_at__isnull=False).count() >= 100
+    assert responses.filter(completed_at__isnull=True).exists()
+    test_invite = SurveyInvite.objects.get(survey=survey, is_test=True)
+    path = reverse("survey-open", kwargs={"slug": seeded.slug, "token": invite_token(test_invite)})
+    assert client.get(path, follow=True).status_code == 200
