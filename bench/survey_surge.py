@@ -1074,6 +1074,8 @@ def main() -> None:
     parser.add_argument("--backers", type=int, default=2000, help="backers to seed (≤ 50,000)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (≤ 256)")
     parser.add_argument("--seconds", type=float, default=20.0, help="per phase (≤ 600)")
+    # On 2 cores, 3–4 sync workers measured best for the survey; gthread (--threads > 1)
+    # keeps connections alive and helps the bare view, but halves the survey's throughput.
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (>1: gthread)")
     parser.add_argument("--reuse", action="store_true", help="keep a seed of this size")
