@@ -238,3 +238,21 @@ def test_demo_survey_is_live_with_answers_and_a_test_link(seeded, client):
     test_invite = SurveyInvite.objects.get(survey=survey, is_test=True)
     path = reverse("survey-open", kwargs={"slug": seeded.slug, "token": invite_token(test_invite)})
     assert client.get(path, follow=True).status_code == 200
+
+
+def test_demo_tax_calculator_quotes_an_eu_order_under_ioss(seeded, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    client.force_login(get_user_model().objects.get(email="owner@example.com"))
+    management = {"line-TOTAL_FORMS": "1", "line-INITIAL_FORMS": "0"}
+    line = {"line-0-kind": "goods", "line-0-amount": "100.00", "line-0-description": "Playmat"}
+    response = client.get(
+        reverse("tax-calculator", args=[seeded.slug]),
+        {"country": "FR", "on": "2026-12-01", **management, **line},
+    )
+    assert response.status_code == 200
+    assert "Set a USD → EUR exchange rate" not in response.content.decode()
+    page = response.content.decode()
+    assert "eu_ioss" in page and "IM2760000001" in page
+    assert "20.00" in page  # French VAT on 100.00, collected at checkout

@@ -1,6 +1,16 @@
+from decimal import Decimal
+
 from django.core.management.base import BaseCommand
 
 from pledges.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+# 1 USD in each currency of an import limit, as a creator would set them.
+DEMO_EXCHANGE_RATES = {
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "AUD": Decimal("1.52"),
+    "NOK": Decimal("10.60"),
+}
 
 
 class Command(BaseCommand):
@@ -27,13 +37,26 @@ class Command(BaseCommand):
         from django.urls import reverse
 
         from orders.models import TaxRate
-        from orders.services.taxes import seed_tax_rates
+        from orders.services.taxes import seed_tax_rates, set_exchange_rate, update_tax_settings
         from shipping.demo import seed_shipping_demo
         from surveys.demo import seed_survey_demo
 
         seed_shipping_demo(result.campaign)
         if not TaxRate.objects.filter(campaign=result.campaign).exists():
             seed_tax_rates(campaign=result.campaign)  # once: later deletions stay deleted
+            update_tax_settings(
+                campaign=result.campaign,
+                seller_name="Northwind Games Ltd",
+                seller_address="12 Harbour Street\nPortland, OR 97201",
+                seller_country="US",
+                ioss_number="IM2760000001",  # an EU IOSS registration (intermediary format)
+            )
+            # Dated rates the import limits need (€150, £135, A$1,000, NOK 3,000).
+            closed = result.campaign.closed_on
+            for currency, rate in DEMO_EXCHANGE_RATES.items():
+                set_exchange_rate(
+                    campaign=result.campaign, quote_currency=currency, rate=rate, valid_from=closed
+                )
 
         invite, token = seed_survey_demo(
             campaign=result.campaign, owner_backer_email=DEMO_USERS[0][0]
