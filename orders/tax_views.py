@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_countries import countries
 
 from accounts.permissions import role_can
+from config.forms import add_refusal
 from pledges.navigation import campaign_context
 from pledges.selectors import campaign_for
 
@@ -48,10 +49,6 @@ def tax_context(campaign, role, active: str) -> dict:
     ]
     context["can_change"] = role_can(role, CHANGE)
     return context
-
-
-def _refused(form, exc: TaxError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _rate(campaign, rate_id) -> TaxRate:
@@ -106,7 +103,7 @@ def tax_rule_create(request, slug):
         try:
             rate = taxes.create_tax_rate(campaign=campaign, **form.cleaned_data)
         except TaxError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"Rate {rate} added.")
             return redirect("tax-rules", campaign.slug)
@@ -128,7 +125,7 @@ def tax_rule_edit(request, slug, rate_id):
             # A fresh row: validating the form already changed `rate` in place.
             rate = taxes.update_tax_rate(tax_rate=_rate(campaign, rate_id), **form.cleaned_data)
         except TaxError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"Rate {rate} saved.")
             return redirect("tax-rules", campaign.slug)
@@ -192,7 +189,7 @@ def tax_exchange_rates(request, slug):
         try:
             exchange_rate = taxes.set_exchange_rate(campaign=campaign, **form.cleaned_data)
         except TaxError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"Exchange rate saved: {exchange_rate}.")
             return redirect("tax-exchange-rates", campaign.slug)
@@ -249,7 +246,7 @@ def tax_calculator(request, slug):
                     vat_number=form.cleaned_data["vat_number"],
                 )
             except TaxError as exc:
-                _refused(form, exc)
+                add_refusal(form, exc)
                 missing_exchange_rate = isinstance(exc, ExchangeRateMissing)
     context = tax_context(campaign, role, active="tax-calculator")
     context.update(

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import role_can
+from config.forms import add_refusal
 from inventory import bom
 from pledges.selectors import campaign_for
 from surveys.models import AddOnOffer
@@ -38,10 +39,6 @@ from .services.quotes import quote_shipping
 VIEW, CHANGE = "shipping.view", "shipping.change"
 READ_ONLY = ("GET", "HEAD")
 INVALID = 400
-
-
-def _refused(form, exc: ShippingError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _zone(campaign, zone_id) -> ShippingZone:
@@ -100,7 +97,7 @@ def excluded_countries(request, slug):
                 campaign=campaign, countries=form.cleaned_data["countries"]
             )
         except ShippingError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, "Excluded countries saved.")
             return redirect("shipping-zones", campaign.slug)
@@ -129,7 +126,7 @@ def _save_zone(request, campaign, role, zone: ShippingZone | None):
             else:
                 zone = zone_services.update_zone(zone=zone, **fields)
         except ShippingError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"Zone {zone.name} saved.")
             return redirect("shipping-zones", campaign.slug)
@@ -285,7 +282,7 @@ def method(request, slug):
         try:
             profiles.update_shipping_method(campaign=campaign, **form.cleaned_data)
         except ShippingError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, "Shipping method saved.")
             return redirect("shipping-fees", campaign.slug)
@@ -361,7 +358,7 @@ def calculator(request, slug):
                 platform_paid=data["platform_paid"] or 0,
             )
         except ShippingError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         except bom.BomError as exc:
             form.add_error(None, exc.message)
     context = shipping_context(campaign, role, active="shipping-calculator")

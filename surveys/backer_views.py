@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_countries import countries
 
+from config.forms import add_refusal
 from inventory import bom
 from pledges.models import Campaign, Pledge
 
@@ -202,10 +203,6 @@ def _posted(request):
     return request.POST if request.method == "POST" else None
 
 
-def _refused(form, exc: SurveysError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
 def _bom_lines(visit: Visit) -> list[bom.BomLine]:
     try:
         return services.bom_of(response=visit.response, pledge=visit.pledge, catalog=visit.catalog)
@@ -342,7 +339,7 @@ def _choices_step(request, visit: Visit, steps):
                 catalog=visit.catalog,
             )
         except SurveysError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             return _after(request, visit, steps, SurveyStep.CHOICES)
     elif request.method == "GET":
@@ -378,7 +375,7 @@ def _addons_step(request, visit: Visit, steps):
                 response=visit.response, survey=visit.survey, quantities=form.quantities()
             )
         except SurveysError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             visit.response.refresh_from_db()
             pending = services.pending_choice_groups(_bom_lines(visit))

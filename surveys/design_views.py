@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import role_can
+from config.forms import add_refusal
 from pledges.exports import csv_response
 from pledges.filters import BackerFilter
 from pledges.models import Backer
@@ -75,10 +76,6 @@ def _survey_page(request, slug: str, action: str) -> tuple:
     return campaign, role, survey
 
 
-def _refused(form, exc: SurveysError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
 # --- settings and status -------------------------------------------------------------
 
 
@@ -115,7 +112,7 @@ def survey_settings(request, slug):
         try:
             design.update_survey(survey=survey, actor=request.user, **form.survey_fields())
         except SurveysError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, "Survey settings saved.")
             return redirect("survey-settings", campaign.slug)
@@ -193,7 +190,7 @@ def question_create(request, slug):
         try:
             design.create_question(survey=survey, actor=request.user, **form.question_fields())
         except SurveysError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, "Question added.")
             return redirect("survey-questions", campaign.slug)
@@ -217,7 +214,7 @@ def question_edit(request, slug, question_id):
         try:
             design.update_question(question=question, actor=request.user, **form.question_fields())
         except SurveysError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, "Question saved.")
             return redirect("survey-questions", campaign.slug)

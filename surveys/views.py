@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from djmoney.money import Money
 
 from accounts.permissions import role_can
+from config.forms import add_refusal
 from inventory.navigation import catalog_context
 from pledges.errors import SkuMapLocked
 from pledges.selectors import campaign_for
@@ -69,10 +70,6 @@ def _price_param(value: str) -> Decimal | None:
     return price.quantize(Decimal("0.01")) if price.is_finite() and price >= 0 else None
 
 
-def _refused(form, exc: SurveysError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
 # --- offers ------------------------------------------------------------------
 
 
@@ -119,7 +116,7 @@ def addon_create(request, slug):
                 form.add_error(None, exc.message)
                 status = LOCKED
             except SurveysError as exc:
-                _refused(form, exc)
+                add_refusal(form, exc)
             else:
                 note = ""
                 if form.cleaned_data["imported_text"]:
@@ -174,7 +171,7 @@ def addon_edit(request, slug, offer_id):
             messages.error(request, exc.message)
             status = LOCKED
         except SurveysError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"Add-on “{offer.name}” saved.")
             return redirect("addon-edit", campaign.slug, offer.pk)
@@ -217,7 +214,7 @@ def addon_item_add(request, slug, offer_id):
             messages.error(request, exc.message)
             status = LOCKED
         except SurveysError as exc:
-            _refused(item_form, exc)
+            add_refusal(item_form, exc)
         else:
             messages.success(request, f"Added {item.quantity} × {item.sku.code}.")
             return redirect("addon-edit", campaign.slug, offer.pk)
@@ -241,7 +238,7 @@ def addon_item_update(request, slug, offer_id, item_id):
             messages.error(request, exc.message)
             status = LOCKED
         except SurveysError as exc:
-            _refused(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"{item.sku.code}: {item.quantity} per add-on.")
             return redirect("addon-edit", campaign.slug, offer.pk)
