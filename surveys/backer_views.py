@@ -228,6 +228,16 @@ def home(request, slug=None):
     return _page(request, (campaign, survey), "surveys/backer/home.html", {})
 
 
+def remember_invite(request, campaign, invite, language: str) -> None:
+    """This session is now `invite`'s backer for `campaign` (magic link or late pledge)."""
+    invites = dict(request.session.get(SESSION_KEY, {}))
+    if invites.get(str(campaign.pk)) != invite.pk:
+        request.session.cycle_key()  # a new identity on this device: a new session id
+    invites[str(campaign.pk)] = invite.pk
+    request.session[SESSION_KEY] = invites
+    request.session[LANGUAGE_SESSION_KEY] = language
+
+
 def open_link(request, token, slug=None):
     """A magic link: check it, remember the invite in the session, go to the next step."""
     campaign, survey = campaign_of(request, slug)
@@ -244,12 +254,7 @@ def open_link(request, token, slug=None):
             status=403,
         )
     response = services.open_invite(invite=invite, language=_browser_language(request, survey))
-    invites = dict(request.session.get(SESSION_KEY, {}))
-    if invites.get(str(campaign.pk)) != invite.pk:
-        request.session.cycle_key()  # a new identity on this device: a new session id
-    invites[str(campaign.pk)] = invite.pk
-    request.session[SESSION_KEY] = invites
-    request.session[LANGUAGE_SESSION_KEY] = response.language
+    remember_invite(request, campaign, invite, response.language)
     return redirect(backer_reverse(request, "survey-home", slug=campaign.slug))
 
 

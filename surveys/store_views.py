@@ -17,12 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inventory import bom
 
 from .backer_views import (
-    LANGUAGE_SESSION_KEY,
-    SESSION_KEY,
     _language,
     _page,
     backer_reverse,
     campaign_of,
+    remember_invite,
 )
 from .models import LateReward
 from .services import late_pledges
@@ -57,16 +56,6 @@ def _row(late: LateReward, catalog: bom.Catalog, left: dict[int, int]) -> dict:
         "lines": late_pledges.reward_contents(catalog=catalog, reward_id=late.reward_id),
         "left": left.get(late.pk),
     }
-
-
-def _remember(request, campaign, invite, language: str) -> None:
-    """Open the new backer's survey in this session, as a magic link would."""
-    invites = dict(request.session.get(SESSION_KEY, {}))
-    if invites.get(str(campaign.pk)) != invite.pk:
-        request.session.cycle_key()  # a new identity on this device: a new session id
-    invites[str(campaign.pk)] = invite.pk
-    request.session[SESSION_KEY] = invites
-    request.session[LANGUAGE_SESSION_KEY] = language
 
 
 @require_GET
@@ -108,7 +97,7 @@ def store_reward(request, reward_id, slug=None):
                 except late_pledges.LatePledgeRefused as exc:
                     form.add_error(None, exc.message)
                 else:
-                    _remember(request, campaign, invite, language)
+                    remember_invite(request, campaign, invite, language)
                     return redirect(backer_reverse(request, "survey-home", slug=campaign.slug))
     catalog = bom.load_catalog(campaign=campaign.pk)
     left = late_pledges.late_stock_left(late_rewards=[late])
