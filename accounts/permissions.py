@@ -24,7 +24,11 @@ ROLE_MATRIX: dict[str, frozenset[str]] = {
     "surveys.send": frozenset({OWNER, MANAGER}),
     # orders and fulfilment
     "orders.view": frozenset({OWNER, MANAGER, SUPPORT, WAREHOUSE}),
+    "orders.change": frozenset({OWNER, MANAGER, SUPPORT}),
     "orders.lock": frozenset({OWNER, MANAGER}),
+    "orders.export": frozenset({OWNER, MANAGER, WAREHOUSE}),
+    "payments.view": frozenset({OWNER, MANAGER, SUPPORT}),
+    "payments.refund": frozenset({OWNER, MANAGER}),
     "orders.release": frozenset({OWNER, MANAGER}),
     "warehouse.operate": frozenset({OWNER, MANAGER, WAREHOUSE}),
     # shipping fees charged to backers
@@ -54,7 +58,11 @@ ACTIONS_DESCRIBED = {
     "surveys.change": "Design the survey (questions, languages, reminders, late pledges)",
     "surveys.send": "Send survey invites and reminders",
     "orders.view": "See orders",
+    "orders.change": "Work holds, addresses, tags and segments of orders",
     "orders.lock": "Lock and unlock orders",
+    "orders.export": "Export orders for the warehouse",
+    "payments.view": "See payments, the ledger and invoices",
+    "payments.refund": "Refund payments and change payment settings",
     "orders.release": "Release waves to the warehouse",
     "warehouse.operate": "Work warehouse exports and shipments",
     "shipping.view": "See shipping zones, fees, the calculator and the margin check",

@@ -55,3 +55,29 @@ class TaxRateConflict(TaxError):
 class ExchangeRateInvalid(TaxError):
     code = "exchange_rate_invalid"
     default_field = "quote_currency"
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+class TransitionNotAllowed(OrdersError):
+    """A state change the order's state machine does not allow."""
+
+    code = "transition_not_allowed"
+
+
+class OrderLocked(OrdersError):
+    """The order is locked (or further on): backers can no longer change it."""
+
+    code = "order_locked"
+
+
+class HoldNotOpen(OrdersError):
+    code = "hold_not_open"
+
+
+class ReasonRequired(OrdersError):
+    """Staff actions that bypass a check (accept an address, unlock) need a reason."""
+
+    code = "reason_required"
+    default_field = "reason"

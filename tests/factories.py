@@ -156,3 +156,34 @@ class QuestionFactory(factory.django.DjangoModelFactory):
     survey = factory.SubFactory(SurveyFactory)
     kind = "short_text"
     label = factory.Sequence(lambda n: f"Question {n}")
+
+
+# --- orders ------------------------------------------------------------------
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A submitted order of a backer with a pledge (numbers taken in sequence)."""
+
+    class Meta:
+        model = "orders.Order"
+
+    backer = factory.LazyAttribute(lambda o: PledgeFactory().backer)
+    campaign = factory.LazyAttribute(lambda o: o.backer.campaign)
+    number = factory.Sequence(lambda n: n + 1)
+    state = "submitted"
+    email = factory.LazyAttribute(lambda o: o.backer.email)
+    name = factory.LazyAttribute(lambda o: o.backer.name)
+    currency = factory.LazyAttribute(lambda o: o.campaign.currency)
+    country = "SE"
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderLine"
+
+    order = factory.SubFactory(OrderFactory)
+    sku = factory.LazyAttribute(lambda o: SkuFactory(organization=o.order.campaign.organization))
+    sku_code = factory.LazyAttribute(lambda o: o.sku.code)
+    description = factory.LazyAttribute(lambda o: o.sku.name)
+    quantity = 1
+    source = "reward"

@@ -11,7 +11,7 @@ from django_countries.fields import CountryField
 from stdnum.au import abn as au_abn
 from stdnum.gb import vat as gb_vat
 
-from . import tax
+from .. import tax
 
 IOSS_NUMBER = re.compile(r"IM\d{10}")
 VOEC_NUMBER = re.compile(r"VOEC\d{7}")
