@@ -30,6 +30,7 @@ urlpatterns = [
     path("app/", include("surveys.response_urls")),
     # The backer survey (also served at the root of a campaign's own host name).
     path("s/<slug:slug>/", include("surveys.backer_urls")),
+    path("webhooks/", include("orders.webhook_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

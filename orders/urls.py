@@ -1,12 +1,17 @@
 """Back-office URLs of the orders app (mounted under /app/)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import tax_views
 
 TAX = "c/<slug:slug>/tax/"
 
 urlpatterns: list = [
+    # Each concept keeps its own URL module.
+    path("", include("orders.order_urls")),
+    path("", include("orders.export_urls")),
+    path("", include("orders.payment_urls")),
+    path("", include("orders.invoice_urls")),
     path(TAX, tax_views.tax_rules, name="tax-rules"),
     path(f"{TAX}rules/seed/", tax_views.tax_rules_seed, name="tax-rules-seed"),
     path(f"{TAX}rules/new/", tax_views.tax_rule_create, name="tax-rule-create"),

@@ -5,7 +5,7 @@ campaign's own host name (config/survey_host_urls.py, chosen per request by
 surveys.middleware.SurveyHostMiddleware). Build links with
 `surveys.templatetags.survey_urls` / `backer_views.backer_reverse`, which know which."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import backer_views
 from .invite_urls import backer_patterns as invite_patterns
@@ -19,4 +19,6 @@ urlpatterns = [
     path("language/", backer_views.set_language, name="survey-language"),
     *invite_patterns,
     *store_patterns,
+    path("", include("orders.backer_pay_urls")),
+    path("", include("orders.backer_invoice_urls")),
 ]

@@ -1,0 +1,3 @@
+"""Backer-facing payment and invoice URLs, mounted in the survey (surveys/backer_urls.py)."""
+
+urlpatterns: list = []

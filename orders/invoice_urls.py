@@ -1,0 +1,3 @@
+"""Back-office URLs (mounted under /app/ by orders/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Gateway webhooks (mounted at /webhooks/ by config/urls.py)."""
+
+urlpatterns: list = []
