@@ -1,3 +1,6 @@
+import os
+import re
+
 import pytest
 from django.db import connection
 
@@ -22,8 +25,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _private_files(settings, tmp_path):
-    """Uploaded reports go to a temporary folder, never into the checkout."""
+    """Uploads (reports, logos) go to a temporary folder of the test, never into the
+    checkout, so tests running side by side (pytest -n) never share a file."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture(autouse=True)
@@ -73,11 +78,42 @@ def outsider_client(client, db):
     return client
 
 
+def worker_redis_url(url: str, *, avoid: str = "") -> str:
+    """`url` (redis://host:port/db) moved to a Redis database of this pytest-xdist
+    worker: gw0 keeps it, gw1 takes the next free number, and so on, skipping the
+    database of `avoid` (the broker). Outside xdist the URL is returned unchanged."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    match = re.fullmatch(r"(redis://[^/]*)/(\d+)", url)
+    if not worker.startswith("gw") or not match:
+        return url
+    base, db = match.group(1), int(match.group(2))
+    taken = re.fullmatch(r"redis://[^/]*/(\d+)", avoid)
+    free = [n for n in range(db, 16) if not taken or n != int(taken.group(1))]
+    return f"{base}/{free[int(worker[2:]) % len(free)]}"
+
+
+def _cache_per_worker(settings):
+    """The tests clear the cache before each test (FLUSHDB on Redis): with several
+    xdist workers each one needs a Redis database of its own, or one worker wipes
+    another's throttles and cached host table in the middle of a test."""
+    default = settings.CACHES["default"]
+    location = default.get("LOCATION")
+    if "redis" not in default["BACKEND"].lower() or not isinstance(location, str):
+        return
+    moved = worker_redis_url(location, avoid=settings.CELERY_BROKER_URL)
+    if moved != location:
+        from django.test.utils import override_settings
+
+        # override_settings resets the cache handler (django.test.signals).
+        override_settings(CACHES={"default": {**default, "LOCATION": moved}}).enable()
+
+
 def pytest_configure(config):
     from django.conf import settings
 
     # Hashing strength is not under test; a fast hasher keeps the suite quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _cache_per_worker(settings)
     # Tests call tasks in-process even where CI exports a broker; the worker
     # integration test sends to Redis through its own producer.
     from config.celery import app
