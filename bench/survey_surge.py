@@ -280,6 +280,8 @@ def seed(backers: int, *, reuse: bool) -> World:
             SurveyInvite.objects.filter(survey=survey).exclude(opened_at=None).update(
                 opened_at=None
             )
+            # The carts went with the answers: nothing is sold any more.
+            AddOnOffer.objects.filter(campaign=existing).update(sold_units=0)
         print(
             f"seed: reusing campaign {SLUG!r} with {backers:,} backers "
             f"(forgot {forgotten:,} rows of earlier runs in {time.perf_counter() - started:.1f} s)"

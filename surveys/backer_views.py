@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,7 +31,15 @@ from . import address as addresses
 from .backer_forms import AddOnsForm, ChoicesForm, QuestionsForm, clean_vat_number
 from .errors import LinkInvalid, SurveysError
 from .links import invite_from_token
-from .models import AddOnOffer, Survey, SurveyInvite, SurveyResponse, SurveyStatus, SurveyStep
+from .models import (
+    AddOnOffer,
+    CartLine,
+    Survey,
+    SurveyInvite,
+    SurveyResponse,
+    SurveyStatus,
+    SurveyStep,
+)
 from .services import responses as services
 from .services.catalog_texts import catalog_texts
 
@@ -49,14 +58,16 @@ def backer_reverse(request, name: str, *, slug: str, **kwargs) -> str:
 
 
 def campaign_of(request, slug: str | None = None) -> tuple[Campaign, Survey]:
-    """The campaign and survey a backer page is for (its host name or /s/<slug>/), or 404."""
+    """The campaign and survey a backer page is for (its host name or /s/<slug>/), or 404.
+    One query."""
     slug = getattr(request, "survey_host_slug", None) or slug
-    campaign = get_object_or_404(Campaign.objects.select_related("organization"), slug=slug)
-    survey = Survey.objects.filter(campaign=campaign).first()
+    survey = (
+        Survey.objects.select_related("campaign__organization").filter(campaign__slug=slug).first()
+    )
     if survey is None:
+        get_object_or_404(Campaign, slug=slug)
         raise Http404("This campaign has no survey.")
-    survey.campaign = campaign
-    return campaign, survey
+    return survey.campaign, survey
 
 
 def survey_languages(survey: Survey) -> list[tuple[str, str]]:
@@ -85,41 +96,63 @@ def _language(request, survey: Survey, response: SurveyResponse | None) -> str:
 
 @dataclass
 class Visit:
-    """The backer behind this request: invite, response and what they pledged."""
+    """The backer behind this request: invite, response and what they pledged,
+    with the survey's content (catalog, offers, questions) from the process cache."""
 
     campaign: Campaign
     survey: Survey
     invite: SurveyInvite
     response: SurveyResponse
     pledge: Pledge
-    catalog: bom.Catalog
+    content: services.SurveyContent
     language: str
+
+    @property
+    def catalog(self) -> bom.Catalog:
+        return self.content.catalog
 
     @property
     def locked(self) -> bool:
         return services.is_locked(self.response, survey=self.survey)
 
+    def reload_cart(self) -> None:
+        """The cart changed: read it again (once) for what follows."""
+        prefetch_related_objects([self.response], "cart")
+
 
 def _visit(request, slug) -> Visit | None:
-    campaign, survey = campaign_of(request, slug)
-    invite_id = request.session.get(SESSION_KEY, {}).get(str(campaign.pk))
-    if invite_id is None:
+    """Three queries: the response with its invite, survey and campaign (the session
+    names the invite; the slug must match), its cart, and the pledge with its reward.
+    The catalog, offers and questions come from the cache of this process."""
+    slug = getattr(request, "survey_host_slug", None) or slug
+    invites = request.session.get(SESSION_KEY, {})
+    if not invites:
+        campaign_of(request, slug)  # a 404 for an unknown campaign, not a redirect
         return None
     response = (
-        SurveyResponse.objects.select_related("invite")
-        .filter(invite_id=invite_id, invite__survey=survey)
+        SurveyResponse.objects.select_related("invite__survey__campaign__organization")
+        .filter(
+            invite_id__in=[int(pk) for pk in invites.values()], invite__survey__campaign__slug=slug
+        )
         .first()
     )
     if response is None:
+        campaign_of(request, slug)
         return None
+    invite = response.invite
+    survey = invite.survey
+    campaign = survey.campaign
+    if invites.get(str(campaign.pk)) != invite.pk:
+        return None
+    prefetch_related_objects([response], "cart")
     pledge = Pledge.objects.select_related("reward", "backer").get(backer_id=response.backer_id)
     return Visit(
         campaign=campaign,
         survey=survey,
-        invite=response.invite,
+        invite=invite,
         response=response,
         pledge=pledge,
-        catalog=bom.load_catalog(campaign=campaign.pk),
+        content=services.survey_content(survey=survey),
         language=_language(request, survey, response),
     )
 
@@ -154,7 +187,7 @@ def _page(request, visit_or_campaign, template: str, context: dict, *, status: i
 
 
 def _offers_on_sale(visit: Visit) -> list[AddOnOffer]:
-    return services.offers_on_sale(campaign=visit.campaign, reward_id=visit.pledge.reward_id)
+    return visit.content.offers_on_sale(reward_id=visit.pledge.reward_id)
 
 
 def _choice_groups(visit: Visit) -> list[bom.CatalogGroup]:
@@ -187,8 +220,8 @@ def _step_url(request, visit: Visit, step: str) -> str:
 
 
 def _after(request, visit: Visit, steps: list[str], current: str) -> HttpResponseRedirect:
-    """Go on to the step after `current` (or back to review once everything is done)."""
-    visit.response.refresh_from_db(fields=["steps_done", "completed_at"])
+    """Go on to the step after `current` (or back to review once everything is done).
+    The step's service saved steps_done and completed_at on visit.response itself."""
     if all(s in visit.response.steps_done for s in steps if s != SurveyStep.REVIEW):
         if visit.response.completed_at is not None:
             messages.success(request, _("Saved."))
@@ -367,22 +400,29 @@ def _choices_step(request, visit: Visit, steps):
 
 def _addons_step(request, visit: Visit, steps):
     offers = _offers_on_sale(visit)
-    cart = {line.offer_id: line for line in visit.response.cart.select_related("offer")}
+    cart = {line.offer_id: line for line in visit.response.cart.all()}
     # Offers already in the cart stay listed (to be removed) even if no longer on sale.
-    offers += [
-        line.offer for offer_id, line in cart.items() if offer_id not in {o.pk for o in offers}
-    ]
+    listed = {o.pk for o in offers}
+    if any(offer_id not in listed for offer_id in cart):
+        offers += [
+            line.offer for line in CartLine.objects.filter(
+                response=visit.response
+            ).exclude(offer_id__in=listed).select_related("offer")
+        ]  # fmt: skip
     texts = catalog_texts(survey=visit.survey, language=visit.language)
     form = AddOnsForm(_posted(request), offers=offers, texts=texts)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_cart(
-                response=visit.response, survey=visit.survey, quantities=form.quantities()
+                response=visit.response,
+                survey=visit.survey,
+                quantities=form.quantities(),
+                pledge=visit.pledge,
             )
         except SurveysError as exc:
             add_refusal(form, exc)
         else:
-            visit.response.refresh_from_db()
+            visit.reload_cart()
             pending = services.pending_choice_groups(_bom_lines(visit))
             if pending:
                 messages.info(request, _("Pick the options of your add-ons."))

@@ -13,8 +13,11 @@ class AddOnOffer(models.Model):
     description = models.TextField(blank=True)
     price = MoneyField(max_digits=12, decimal_places=2, default_currency="USD")
     # None = unlimited: units the survey store may sell (platform sales are not
-    # counted against it). Sold units are counted from cart lines, never stored here.
+    # counted against it).
     stock_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Units in backers' carts (test responses excluded): kept by update_cart under
+    # this row's lock, so checking stock reads one number instead of summing cart lines.
+    sold_units = models.PositiveIntegerField(default=0)
     per_backer_limit = models.PositiveIntegerField(null=True, blank=True)
     # Empty = every tier may buy it.
     tiers = models.ManyToManyField("pledges.Reward", blank=True, related_name="addon_offers")
@@ -135,6 +138,9 @@ class Survey(models.Model):
     )
     bonus_support_is_credit = models.BooleanField("bonus support becomes credit", default=True)
     late_pledges_enabled = models.BooleanField(default=False)
+    # Bumped by every change to what the survey pages cache per process: the
+    # campaign's SKU map, add-on offers, questions (inventory.bom.catalog_changed).
+    catalog_version = models.PositiveIntegerField(default=0, editable=False)
     opened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -148,6 +154,17 @@ class Survey(models.Model):
 
     def __str__(self):
         return f"Survey of {self.campaign}"
+
+    def save(self, *args, **kwargs):
+        # catalog_version only moves forward in SQL (inventory.bom.catalog_changed);
+        # a full save of a copy read before a bump must not write the old number back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "catalog_version"
+            ]
+        super().save(*args, **kwargs)
 
 
 class QuestionKind(models.TextChoices):

@@ -33,6 +33,7 @@ from pledges.importers.values import looks_like_scientific_notation, parse_amoun
 from pledges.models import ChoiceOption, RegionalRule, RewardItem, StretchGoal
 from surveys.models import AddOnOfferItem
 
+from .. import bom
 from ..models import Sku, SkuImport, SkuImportState
 
 # SKU lists are small (thousands of rows): the whole file is read into one preview.
@@ -736,6 +737,8 @@ def apply_sku_import(*, sku_import: SkuImport) -> SkuImport:
                 run.save(update_fields=["state", "counts", "samples", "problems"])
                 return run
             _write(organization_id=run.organization_id, check=check)
+            # Bulk writes send no signals: the survey pages' maps are stale now.
+            bom.skus_changed(organization_id=run.organization_id)
             run.state = SkuImportState.APPLIED
             run.applied_at = timezone.now()
             run.save(update_fields=["state", "applied_at", "counts", "samples", "problems"])

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Max
 
+from inventory import bom
 from inventory.models import Sku
 from surveys.models import AddOnOffer
 
@@ -47,9 +48,12 @@ class CatalogRefused(PledgesError):
 
 
 def _open_map(campaign: Campaign) -> Campaign:
-    """The campaign row, locked for this transaction, after the lock guard passed."""
+    """The campaign row, locked for this transaction, after the lock guard passed.
+    Every change of the map starts here: the survey pages' cached copies of it are
+    marked stale in the same transaction."""
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
     ensure_sku_map_editable(campaign=locked)
+    bom.catalog_changed(campaign=locked)
     return locked
 
 

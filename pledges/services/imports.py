@@ -313,6 +313,11 @@ def run_apply(*, run_id: int, progress=None) -> ImportRun | None:
                     )
                 )
             _store_outcome(run, outcome)
+            if outcome.applied:
+                # New or changed rewards: the survey pages' cached maps are stale.
+                from inventory import bom  # inventory builds on pledges
+
+                bom.catalog_changed(campaign=run.campaign_id)
             run.state = ImportState.APPLIED if outcome.applied else ImportState.BLOCKED
             run.finished_at = timezone.now()
             if outcome.applied:

@@ -37,6 +37,7 @@ def lock_sku_map(*, campaign: Campaign, actor) -> Campaign:
     meanwhile is either seen or refused) and when the map is already locked."""
     # The check reads the whole map through inventory; imported here because
     # inventory builds on pledges, not the other way round.
+    from inventory import bom
     from inventory.mapcheck import sku_map_problems
 
     with transaction.atomic():
@@ -54,6 +55,7 @@ def lock_sku_map(*, campaign: Campaign, actor) -> Campaign:
         locked.sku_map_locked_by = actor
         locked.save(update_fields=["sku_map_locked_at", "sku_map_locked_by", "updated_at"])
         SkuMapEvent.objects.create(campaign=locked, actor=actor, action="locked")
+        bom.catalog_changed(campaign=locked)
     campaign.sku_map_locked_at = locked.sku_map_locked_at
     campaign.sku_map_locked_by = locked.sku_map_locked_by
     return locked
@@ -68,6 +70,8 @@ def unlock_sku_map(*, campaign: Campaign, actor, reason: str) -> Campaign:
         )
     if len(reason) > MAX_REASON:
         raise SkuMapRefused(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+    from inventory import bom  # inventory builds on pledges: imported here, as in lock_sku_map
+
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.sku_map_locked_at is None:
@@ -76,6 +80,7 @@ def unlock_sku_map(*, campaign: Campaign, actor, reason: str) -> Campaign:
         locked.sku_map_locked_by = None
         locked.save(update_fields=["sku_map_locked_at", "sku_map_locked_by", "updated_at"])
         SkuMapEvent.objects.create(campaign=locked, actor=actor, action="unlocked", reason=reason)
+        bom.catalog_changed(campaign=locked)
     campaign.sku_map_locked_at = None
     campaign.sku_map_locked_by = None
     return locked

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from djmoney.money import Money
 
+from inventory import bom
 from inventory.models import Sku
 from pledges.models import Campaign, Reward
 from pledges.services.sku_map import ensure_sku_map_editable
@@ -22,6 +23,9 @@ def _lock_editable_map(campaign: Campaign) -> Campaign:
     another request between page load and save is seen, then check the map is open."""
     locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
     ensure_sku_map_editable(campaign=locked)
+    # Every change here starts with this lock: the survey pages' cached offers
+    # and map are marked stale in the same transaction.
+    bom.catalog_changed(campaign=locked)
     return locked
 
 
@@ -152,7 +156,20 @@ def update_addon_offer(
         offer.opens_at = opens_at
         offer.closes_at = closes_at
         offer.is_active = is_active
-        offer.save()
+        # Not sold_units: update_cart keeps it under the row lock, this copy may be old.
+        offer.save(
+            update_fields=[
+                "name",
+                "description",
+                "price",
+                "price_currency",
+                "stock_limit",
+                "per_backer_limit",
+                "opens_at",
+                "closes_at",
+                "is_active",
+            ]
+        )
         offer.tiers.set(tiers)
     return offer
 

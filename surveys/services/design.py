@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 from djmoney.money import Money
 
+from inventory import bom
 from pledges.models import Backer, Campaign, Reward
 
 from ..errors import SurveysError
@@ -449,6 +450,7 @@ def create_question(
             position=0 if last is None else last + 1,
         )
         question.tiers.set(tiers)
+        bom.catalog_changed(campaign=survey.campaign_id)  # the pages cache the questions
     logger.info("Survey %s: question %s added by user %s", survey.pk, question.pk, actor.pk)
     return question
 
@@ -491,6 +493,7 @@ def update_question(
         question.translations = {**kept, **stored}
         question.save()
         question.tiers.set(tiers)
+        bom.catalog_changed(campaign=survey.campaign_id)
     logger.info("Survey %s: question %s changed by user %s", survey.pk, question.pk, actor.pk)
     return question
 
@@ -519,6 +522,7 @@ def delete_question(*, question: Question, actor) -> None:
         remaining = [q for q in _locked_questions(survey) if q.pk != question.pk]
         question.delete()
         _renumber(survey, remaining)
+        bom.catalog_changed(campaign=survey.campaign_id)
     logger.info("Survey %s: question deleted by user %s", survey.pk, actor.pk)
 
 
@@ -537,6 +541,7 @@ def move_question(*, question: Question, direction: str, actor) -> Question:
         if 0 <= other < len(ordered):
             ordered[index], ordered[other] = ordered[other], ordered[index]
         _renumber(survey, ordered)
+        bom.catalog_changed(campaign=survey.campaign_id)
         question.position = next(q.position for q in ordered if q.pk == question.pk)
     logger.info("Survey %s: question %s moved %s", survey.pk, question.pk, direction)
     return question

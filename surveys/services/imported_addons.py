@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from inventory import bom
 from pledges.models import Campaign
 from pledges.services.sku_map import ensure_sku_map_editable
 
@@ -46,7 +47,9 @@ def map_imported_addons(
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         ensure_sku_map_editable(campaign=locked)
-        return apply_imported_addon_mappings(campaign=locked, mappings=mappings)
+        result = apply_imported_addon_mappings(campaign=locked, mappings=mappings)
+        bom.catalog_changed(campaign=locked)
+        return result
 
 
 def _check(campaign: Campaign, mapping: ImportedAddOnMapping) -> None:

@@ -7,9 +7,18 @@ import pytest
 from djmoney.money import Money
 
 from accounts.models import Role
+from inventory import bom
 from pledges.models import PaymentStatus
 from tests.conftest import member
 from tests.factories import BackerFactory, PledgeFactory, RewardFactory, SkuFactory
+
+
+@pytest.fixture(autouse=True)
+def empty_catalog_cache():
+    """Survey pages keep catalogs per process: every test starts without any."""
+    bom.forget_cached()
+    yield
+    bom.forget_cached()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys.models import CartLine, SurveyResponse
+from surveys.services.responses import open_invite, update_cart
 
 from .backer_setup import GERMAN_ADDRESS, build_world, link_path, open_survey, step_path
 
@@ -127,8 +128,8 @@ def test_addon_above_the_per_backer_limit_keeps_what_was_typed(client, w):
 def test_sold_out_offer_is_refused_with_what_is_left(client, w):
     w.coin.stock_limit = 1
     w.coin.save()
-    bob = SurveyResponse.objects.create(invite=w.bob, backer=w.bob.backer)
-    CartLine.objects.create(response=bob, offer=w.coin, quantity=1, unit_price=w.coin.price)
+    bob = open_invite(invite=w.bob)
+    update_cart(response=bob, survey=w.survey, quantities={w.coin.pk: 1})
     open_survey(client, w.alice)
     r = client.post(
         step_path(w.campaign, "addons"), {f"offer_{w.mat.pk}": "0", f"offer_{w.coin.pk}": "1"}
