@@ -55,8 +55,10 @@ class AddressStatus(models.TextChoices):
 class Order(models.Model):
     """One order per backer per campaign (plus replacement orders)."""
 
+    # Indexed through order_number_per_campaign (campaign first): no index of its own,
+    # since every index is written again on each non-HOT update (re-pricing).
     campaign = models.ForeignKey(
-        "pledges.Campaign", on_delete=models.CASCADE, related_name="orders"
+        "pledges.Campaign", on_delete=models.CASCADE, related_name="orders", db_index=False
     )
     backer = models.ForeignKey("pledges.Backer", on_delete=models.PROTECT, related_name="orders")
     response = models.OneToOneField(
@@ -73,6 +75,7 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="replacements",
         help_text="For a replacement: the order it replaces.",
     )
@@ -81,6 +84,7 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
         related_name="merged_orders",
         help_text="Set when the creator merged this order into another (it is then cancelled).",
     )
@@ -94,7 +98,12 @@ class Order(models.Model):
     )
     # The current address version (all versions: `addresses`).
     address = models.ForeignKey(
-        "orders.OrderAddress", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "orders.OrderAddress",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     address_status = models.CharField(
         max_length=20, choices=AddressStatus.choices, default=AddressStatus.UNCHECKED
@@ -136,6 +145,9 @@ class Order(models.Model):
     weight_g = models.PositiveIntegerField(default=0)
     priced_at = models.DateTimeField(null=True, blank=True)
 
+    # Digest of what the order was last built from (pledge, survey answers, SKU map,
+    # review rules): a bulk rebuild skips orders whose inputs did not change.
+    build_fingerprint = models.CharField(max_length=40, blank=True, editable=False)
     submitted_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     lock_notice_sent_at = models.DateTimeField(null=True, blank=True)

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -44,6 +43,73 @@ def survey_for(campaign) -> Survey:
 
 def pledge_of(response: SurveyResponse) -> Pledge:
     return Pledge.objects.select_related("reward").get(backer_id=response.backer_id)
+
+
+def _order_follows(response: SurveyResponse) -> None:
+    """A completed response's order is (re)built from it once this change commits
+    (a Celery task: the backer's page does not wait for it)."""
+    if response.completed_at is None or response.is_test:
+        return
+    from orders.tasks import build_order_for_response
+
+    response_id = response.pk
+    transaction.on_commit(lambda: build_order_for_response.delay(response_id))
+
+
+# --- what every backer of a survey sees alike, kept per process ----------------
+
+
+@dataclass(frozen=True)
+class SurveyContent:
+    """The survey's catalog, active add-on offers and questions, read once per
+    process and catalog version (inventory.bom.cached) and shared between
+    requests: read it, never change it. Stock is not here: it changes with
+    every sale and is read fresh (stock_left)."""
+
+    catalog: bom.Catalog
+    offers: tuple[AddOnOffer, ...]  # active, in the store's order
+    offer_tiers: Mapping[int, frozenset[int]]  # empty: every tier
+    questions: tuple[Question, ...]
+    question_tiers: Mapping[int, frozenset[int]]
+
+    def offers_on_sale(self, *, reward_id: int | None, now=None) -> list[AddOnOffer]:
+        """Offers this backer may buy now (see offers_on_sale)."""
+        now = now or timezone.now()
+        return [
+            offer
+            for offer in self.offers
+            if not (offer.opens_at and now < offer.opens_at)
+            and not (offer.closes_at and now >= offer.closes_at)
+            and (not self.offer_tiers[offer.pk] or reward_id in self.offer_tiers[offer.pk])
+        ]
+
+    def questions_for(self, *, reward_id: int | None) -> list[Question]:
+        return [
+            q
+            for q in self.questions
+            if not self.question_tiers[q.pk] or reward_id in self.question_tiers[q.pk]
+        ]
+
+
+def _load_content(survey: Survey) -> SurveyContent:
+    offers = list(
+        AddOnOffer.objects.filter(campaign_id=survey.campaign_id, is_active=True).prefetch_related(
+            "tiers"
+        )
+    )
+    questions = list(Question.objects.filter(survey_id=survey.pk).prefetch_related("tiers"))
+    return SurveyContent(
+        catalog=bom.survey_catalog(survey=survey),
+        offers=tuple(offers),
+        offer_tiers={o.pk: frozenset(t.pk for t in o.tiers.all()) for o in offers},
+        questions=tuple(questions),
+        question_tiers={q.pk: frozenset(t.pk for t in q.tiers.all()) for q in questions},
+    )
+
+
+def survey_content(*, survey: Survey) -> SurveyContent:
+    """The survey's SurveyContent: no query while its catalog version stands."""
+    return bom.cached(("content", survey.pk, survey.catalog_version), lambda: _load_content(survey))
 
 
 def is_locked(response: SurveyResponse, *, survey: Survey, now=None) -> bool:
@@ -95,7 +161,8 @@ def confirm_reward(*, response: SurveyResponse, survey: Survey) -> None:
 
 
 def _cart_pairs(response: SurveyResponse) -> list[tuple[int, int]]:
-    return list(response.cart.values_list("offer_id", "quantity"))
+    # response.cart.all() uses the cart the page prefetched (no query then).
+    return [(line.offer_id, line.quantity) for line in response.cart.all()]
 
 
 def bom_of(
@@ -161,20 +228,27 @@ class CartChange:
     quantity: int
 
 
-def update_cart(*, response: SurveyResponse, survey: Survey, quantities: Mapping[int, int]) -> None:
+def update_cart(
+    *,
+    response: SurveyResponse,
+    survey: Survey,
+    quantities: Mapping[int, int],
+    pledge: Pledge | None = None,
+) -> None:
     """Set the cart's quantity for each offer given (0 removes it).
 
     Rules: the offer is active and open now, offered to this backer's tier,
     within its per-backer limit, and — for stock-limited offers — the units
     sold to other backers plus this backer's never exceed the stock. The
-    offers' rows are locked in id order before counting, so concurrent buyers
-    of the last units queue here instead of overselling (test responses are
-    checked but do not take stock)."""
+    offers' rows are locked in id order before reading their sold units, which
+    only this function changes, under that lock: concurrent buyers of the last
+    units queue here instead of overselling (test responses are checked but do
+    not take stock)."""
     _editable(response, survey)
     wanted = {int(k): int(v) for k, v in quantities.items()}
     if any(q < 0 for q in wanted.values()):
         raise CartInvalid(_("Quantities cannot be negative."))
-    pledge = pledge_of(response)
+    pledge = pledge or pledge_of(response)
     now = timezone.now()
     currency = survey.campaign.currency
     with transaction.atomic():
@@ -185,25 +259,27 @@ def update_cart(*, response: SurveyResponse, survey: Survey, quantities: Mapping
         )
         if len(offers) != len(wanted):
             raise CartInvalid(_("One of these add-ons is not offered in this survey."))
-        current = {line.offer_id: line for line in response.cart.all()}
-        limited = [o.pk for o in offers if o.stock_limit is not None]
-        sold = dict(
-            CartLine.objects.filter(offer_id__in=limited, is_test=False)
-            .exclude(response=response)
-            .values("offer_id")
-            .annotate(units=Sum("quantity"))
-            .values_list("offer_id", "units")
-        )
+        current = {line.offer_id: line for line in CartLine.objects.filter(response=response)}
         tier_ids = {
             offer_id: set(ids) for offer_id, ids in _offer_tiers([o.pk for o in offers]).items()
         }
+        counted = not response.is_test
+        sold_changed = []
+
+        def take(offer: AddOnOffer, units: int) -> None:
+            if counted and units:
+                offer.sold_units += units
+                sold_changed.append(offer)
+
         for offer in offers:
             quantity = wanted[offer.pk]
             line = current.get(offer.pk)
+            held = line.quantity if line is not None else 0
             field = f"offer_{offer.pk}"
             if quantity == 0:
                 if line is not None:
                     line.delete()
+                    take(offer, -held)
                 continue
             if line is not None and line.quantity == quantity:
                 continue
@@ -228,7 +304,8 @@ def update_cart(*, response: SurveyResponse, survey: Survey, quantities: Mapping
                     field=field,
                 )
             if offer.stock_limit is not None:
-                left = max(0, offer.stock_limit - (sold.get(offer.pk) or 0))
+                others = offer.sold_units - (held if counted else 0)
+                left = max(0, offer.stock_limit - others)
                 if quantity > left:
                     message = (
                         _("“%(name)s” is sold out.") % {"name": offer.name}
@@ -252,6 +329,9 @@ def update_cart(*, response: SurveyResponse, survey: Survey, quantities: Mapping
             else:
                 line.quantity = quantity
                 line.save(update_fields=["quantity", "updated_at"])
+            take(offer, quantity - held)
+        if sold_changed:
+            AddOnOffer.objects.bulk_update(set(sold_changed), ["sold_units"])
         _mark_done(response, SurveyStep.ADDONS)
         # A changed cart changes the balance: the backer reviews it again.
         response.completed_at = None
@@ -307,18 +387,17 @@ def optional_rules(
 def steps_for(
     *, response: SurveyResponse, survey: Survey, pledge: Pledge, catalog: bom.Catalog
 ) -> list[str]:
-    """This backer's steps, in order: only those that have something to ask."""
+    """This backer's steps, in order: only those that have something to ask.
+    No query beyond the cart (none when the page prefetched it)."""
+    content = survey_content(survey=survey)
     steps = [SurveyStep.REWARD]
     if choice_groups(response=response, pledge=pledge, catalog=catalog) or optional_rules(
         response=response, pledge=pledge, catalog=catalog
     ):
         steps.append(SurveyStep.CHOICES)
-    if (
-        offers_on_sale(campaign=survey.campaign, reward_id=pledge.reward_id)
-        or response.cart.exists()
-    ):
+    if content.offers_on_sale(reward_id=pledge.reward_id) or _cart_pairs(response):
         steps.append(SurveyStep.ADDONS)
-    if questions_for(survey=survey, reward_id=pledge.reward_id):
+    if content.questions_for(reward_id=pledge.reward_id):
         steps.append(SurveyStep.QUESTIONS)
     steps += [SurveyStep.ADDRESS, SurveyStep.REVIEW]
     return [str(s) for s in steps]
@@ -326,8 +405,7 @@ def steps_for(
 
 def questions_for(*, survey: Survey, reward_id: int | None) -> list[Question]:
     """The custom questions this backer's tier sees, in order."""
-    questions = list(survey.questions.prefetch_related("tiers"))
-    return [q for q in questions if not q.tiers.all() or reward_id in {t.pk for t in q.tiers.all()}]
+    return survey_content(survey=survey).questions_for(reward_id=reward_id)
 
 
 def save_answers(
@@ -386,7 +464,9 @@ def save_address(
                 other.address_country = response.address_country
                 _mark_done(other, SurveyStep.ADDRESS)
                 other.save(update_fields=["address", "address_country", "steps_done", "updated_at"])
+                _order_follows(other)
                 copied += 1
+        _order_follows(response)
     return copied
 
 
@@ -424,6 +504,13 @@ def complete_survey(
     if pending_choice_groups(bom_of(response=response, pledge=pledge, catalog=catalog)):
         raise SurveyIncomplete(_("Some choices are still open."), field=SurveyStep.CHOICES)
     result = quote(response=response, pledge=pledge, survey=survey, catalog=catalog)
+    if result.shipping_error:
+        raise SurveyIncomplete(result.shipping_error, field=SurveyStep.ADDRESS)
+    if result.tax_error:
+        raise SurveyIncomplete(
+            _("Tax for your destination cannot be calculated yet. Please come back later."),
+            field=SurveyStep.REVIEW,
+        )
     now = timezone.now()
     response.credit = result.money(result.credit)
     response.addons_total = result.money(result.addons_total)
@@ -435,20 +522,21 @@ def complete_survey(
         response.paid_at = response.paid_at or now
     _mark_done(response, SurveyStep.REVIEW)
     response.save()
+    _order_follows(response)
     return result
 
 
 def stock_left(*, offers, response: SurveyResponse) -> dict[int, int]:
     """Units of each stock-limited offer this backer could still have: the stock
-    less what other backers hold (shown on the store; update_cart decides)."""
-    limited = {o.pk: o.stock_limit for o in offers if o.stock_limit is not None}
+    less what other backers hold (shown on the store; update_cart decides).
+    One query: the offers' sold units now (offers may come from a cache)."""
+    limited = [o.pk for o in offers if o.stock_limit is not None]
     if not limited:
         return {}
-    sold = dict(
-        CartLine.objects.filter(offer_id__in=limited, is_test=False)
-        .exclude(response=response)
-        .values("offer_id")
-        .annotate(units=Sum("quantity"))
-        .values_list("offer_id", "units")
-    )
-    return {pk: max(0, stock - (sold.get(pk) or 0)) for pk, stock in limited.items()}
+    mine = {} if response.is_test else dict(_cart_pairs(response))
+    return {
+        pk: max(0, stock - (sold - mine.get(pk, 0)))
+        for pk, stock, sold in AddOnOffer.objects.filter(pk__in=limited).values_list(
+            "pk", "stock_limit", "sold_units"
+        )
+    }

@@ -158,3 +158,29 @@ def test_the_review_page_names_a_country_the_campaign_does_not_ship_to(client, w
     open_survey(client, w.bob)
     page = client.get(step_path(w.campaign, "review")).content.decode()
     assert "Please check the country of your shipping address." in page
+
+
+def test_confirming_an_order_to_a_country_not_shipped_to_is_refused(client, w):
+    from inventory import bom
+    from surveys.errors import SurveyIncomplete
+    from surveys.services.responses import complete_survey, pledge_of, steps_for
+
+    _ship(w)
+    set_excluded_countries(campaign=w.campaign, countries=["RU"])
+    response = _response(w, w.bob, country="RU")
+    response.choices = {str(w.group.pk): [w.opt_red.pk]}
+    response.steps_done = [
+        s
+        for s in steps_for(
+            response=response,
+            survey=w.survey,
+            pledge=pledge_of(response),
+            catalog=bom.load_catalog(campaign=w.campaign),
+        )
+    ]
+    response.save()
+    with pytest.raises(SurveyIncomplete) as refused:
+        complete_survey(response=response, survey=w.survey, steps=response.steps_done)
+    assert refused.value.field == "address"
+    response.refresh_from_db()
+    assert response.completed_at is None

@@ -1,0 +1,48 @@
+"""Celery entry points of the orders app: load ids, call one service, nothing else."""
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from .services import addresses
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError, OSError),  # OSError: SMTP and network failures
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=6,
+)
+def validate_order_address(address_id: int) -> str | None:
+    """Check one address version; idempotent per version (a checked one is left alone)."""
+    address = addresses.validate_address(address_id=address_id)
+    return address.status if address is not None else None
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=6,
+)
+def build_order_for_response(response_id: int) -> int | None:
+    """(Re)build the order of a completed survey response; a locked order is left as it
+    is (the survey shows it read-only) and a test response has none. Safe to run twice."""
+    from surveys.models import SurveyResponse
+
+    from .errors import OrderLocked
+    from .errors_build import SmokeTestResponse
+    from .services.building import build_order
+
+    response = (
+        SurveyResponse.objects.filter(pk=response_id, completed_at__isnull=False)
+        .select_related("backer", "invite__survey")
+        .first()
+    )
+    if response is None or response.is_test:
+        return None
+    try:
+        return build_order(response=response, actor="backer").pk
+    except (OrderLocked, SmokeTestResponse):
+        return None
