@@ -14,6 +14,8 @@ STAGES: list[tuple[str, str, str]] = [
     ("Survey", "survey-settings", "surveys.view"),
     ("Shipping", "shipping-zones", "shipping.view"),
     ("Tax", "tax-rules", "tax.view"),
+    ("Orders", "order-list", "orders.view"),
+    ("Payments", "payment-list", "payments.view"),
     ("Settings", "campaign-settings", "campaign.change"),
 ]
 
