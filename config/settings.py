@@ -268,3 +268,9 @@ LOGGING = {
 
 # Backer imports: uploads above this size are refused with a clear message.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=200) * 1024 * 1024
+
+# Payments. Stripe keys come from the environment only (never the database); the
+# built-in test gateway moves no money and is refused with DEBUG off unless enabled.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+PLEDGEPORT_TEST_GATEWAY = env.bool("PLEDGEPORT_TEST_GATEWAY", default=False)
