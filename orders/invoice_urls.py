@@ -1,3 +1,10 @@
-"""Back-office URLs (mounted under /app/ by orders/urls.py)."""
+"""Back-office URLs (mounted under /app/ by orders/urls.py): invoices and credit notes."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import invoice_views
+
+urlpatterns: list = [
+    path("c/<slug:slug>/invoices/", invoice_views.invoice_list, name="invoice-list"),
+    path("c/<slug:slug>/invoices/<int:number>.pdf", invoice_views.invoice_pdf, name="invoice-pdf"),
+]

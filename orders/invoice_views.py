@@ -1,0 +1,95 @@
+"""Invoice pages: the campaign's invoices and credit notes (back office), and the PDF
+downloads for the creator's team and for the backer in the survey.
+
+The back office needs `payments.view` (another organization's campaign is a 404);
+a backer reaches only the invoices of their own order, found through the survey
+session exactly as the survey pages find the response."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from pledges.selectors import campaign_for
+from surveys.backer_views import SESSION_KEY, campaign_of
+
+from .errors_invoices import PdfRendererMissing
+from .models import Invoice, InvoiceKind
+from .order_views import orders_context
+from .services.invoices import render_invoice_pdf
+
+VIEW = "payments.view"
+PAGE_SIZE = 50
+KINDS = {kind.value: kind.label for kind in InvoiceKind}
+
+
+def _after(request) -> int:
+    try:
+        return max(0, int(request.GET.get("after", "")))
+    except ValueError:
+        return 0
+
+
+def _pdf_response(invoice: Invoice) -> HttpResponse:
+    try:
+        pdf = render_invoice_pdf(invoice)
+    except PdfRendererMissing as exc:
+        return HttpResponse(exc.message, status=503, content_type="text/plain; charset=utf-8")
+    prefix = "credit-note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice"
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="{prefix}-{invoice.campaign.slug}-{invoice.number}.pdf"'
+    )
+    return response
+
+
+@login_required
+def invoice_list(request, slug):
+    """Invoices and credit notes by number, 50 a page (?after=<number>), ?kind= filter."""
+    campaign, role = campaign_for(user=request.user, slug=slug, action=VIEW)
+    kind = request.GET.get("kind", "")
+    after = _after(request)
+    rows = Invoice.objects.filter(campaign=campaign).select_related("order").order_by("number")
+    if kind in KINDS:
+        rows = rows.filter(kind=kind)
+    else:
+        kind = ""
+    if after:
+        rows = rows.filter(number__gt=after)
+    page = list(rows[: PAGE_SIZE + 1])
+    has_next = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    context = orders_context(campaign, role, active="invoice-list")
+    context.update(
+        invoices=page,
+        kind=kind,
+        kinds=[("", "All"), *KINDS.items()],
+        next_after=page[-1].number if has_next else None,
+        paged=bool(after),
+    )
+    return render(request, "orders/invoices/list.html", context)
+
+
+@login_required
+def invoice_pdf(request, slug, number):
+    campaign, _role = campaign_for(user=request.user, slug=slug, action=VIEW)
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("campaign"), campaign=campaign, number=number
+    )
+    return _pdf_response(invoice)
+
+
+def backer_invoice_pdf(request, number, slug=None):
+    """The backer's own invoice or credit note; any other number is a 404."""
+    campaign, _survey = campaign_of(request, slug)
+    invite_id = request.session.get(SESSION_KEY, {}).get(str(campaign.pk))
+    if invite_id is None:
+        raise Http404("No survey session.")
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("campaign"),
+        campaign=campaign,
+        number=number,
+        order__response__invite_id=invite_id,
+    )
+    return _pdf_response(invoice)

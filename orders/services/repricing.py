@@ -1,0 +1,588 @@
+"""Re-pricing: shipping fee, tax and totals of a campaign's open orders again, after the
+creator changed a shipping rate or the tax table.
+
+Set-based, for 250,000 orders: orders and lines are read in keyset batches as plain
+tuples, priced by the pure engines (`orders.tax.quote_tax`,
+`shipping.calculation.compute_quote`, both memoised per distinct cart and
+destination), and written back per batch by COPY into a temporary table and one
+`UPDATE … FROM` it on PostgreSQL (row by row elsewhere). Rules:
+
+- Only orders backers may still change (draft, submitted, ready) and never locked
+  ones: the UPDATE itself re-checks `locked_at IS NULL` and the state, so an order
+  locked while the run goes on keeps its price.
+- What the backer bought does not change: goods_total, credit applied and payments
+  stay; shipping fee, tax, total and balance due (never below 0) are recomputed, with
+  the tax treatment (regime, IOSS/UK VAT/VOEC/ABN number, reverse charge…).
+- The shipping fee is what the backer pays in the survey: the quote's `due` (fee less
+  the shipping paid on the platform, when the campaign credits it). A campaign without
+  a shipping setup keeps its orders' fees.
+- An order the engines refuse (ships nowhere, no rate for the destination, a VAT
+  number that no longer validates) keeps its price and is counted under the reason.
+- Each changed order gets one "priced" event with the before and after figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory import bom
+from inventory.models import Sku
+from pledges.models import Campaign, Reward
+from shipping.calculation import compute_quote, load_shipping_table, match_zone
+from shipping.errors import ShippingError
+from shipping.margins import imported_addon_units
+from shipping.models import ShippingMethod
+from shipping.selectors import shipping_is_configured
+from surveys.models import CartLine
+
+from .. import tax
+from ..errors import OrdersError
+from ..models import (
+    BACKER_EDITABLE,
+    EventKind,
+    ExchangeRate,
+    LineSource,
+    Order,
+    OrderEvent,
+    OrderLine,
+    TaxRate,
+)
+from .taxes import tax_settings_for
+
+ZERO = Decimal("0")
+BATCH_SIZE = 5000
+REPRICEABLE_STATES = tuple(sorted(BACKER_EDITABLE))
+
+
+# --- the lines an order is taxed on (shared with invoices) -----------------------------
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """An order line the backer pays for in the survey (an add-on)."""
+
+    description: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    is_digital: bool = False
+
+
+@dataclass(frozen=True)
+class RewardPart:
+    """The order's reward as far as tax is concerned."""
+
+    title: str
+    minimum: Decimal  # the reward's price on the platform
+    is_digital: bool = False  # every reward line is a digital SKU
+
+
+def order_tax_lines(
+    *,
+    priced_lines: Sequence[PricedLine],
+    goods_total: Decimal,
+    shipping_fee: Decimal,
+    reward: RewardPart | None,
+) -> list[tax.Line]:
+    """The tax engine's lines of one order. No queries.
+
+    Priced lines (add-ons) as bought; what goods_total holds beyond them is a late
+    pledge's reward price, paid in the survey; otherwise the reward was paid on the
+    platform and appears as a pledged reward at its minimum (taxed only when the
+    campaign taxes pledged rewards, but always counted toward import limits); the
+    shipping fee last."""
+    lines = [
+        tax.Line(
+            kind=tax.LineKind.DIGITAL if line.is_digital else tax.LineKind.GOODS,
+            amount=line.line_total,
+            description=line.description,
+        )
+        for line in priced_lines
+        if line.line_total > 0
+    ]
+    late_reward = goods_total - sum((line.line_total for line in priced_lines), ZERO)
+    if reward is not None:
+        kind = tax.LineKind.DIGITAL if reward.is_digital else tax.LineKind.GOODS
+        if late_reward > 0:
+            lines.insert(0, tax.Line(kind=kind, amount=late_reward, description=reward.title))
+        elif reward.minimum > 0:
+            lines.insert(
+                0,
+                tax.Line(
+                    kind=kind,
+                    amount=reward.minimum,
+                    is_pledged_reward=True,
+                    description=reward.title,
+                ),
+            )
+    if shipping_fee > 0:
+        lines.append(tax.Line(kind=tax.LineKind.SHIPPING, amount=shipping_fee))
+    return lines
+
+
+def charged_total(quote: tax.TaxQuote, *, prices_include_tax: bool) -> Decimal:
+    """What the backer pays in the survey for the quoted lines: every line's total
+    less the pledged reward (paid on the platform) — so with tax-exclusive prices the
+    tax on a pledged reward is charged, with tax-inclusive ones it was in the pledge."""
+    pledged = sum((t.line.amount for t in quote.lines if t.line.is_pledged_reward), ZERO)
+    return quote.total - pledged
+
+
+def treatment_of(quote: tax.TaxQuote) -> dict:
+    """The order fields that record a quote's tax treatment."""
+    return {
+        "tax_regime": str(quote.regime),
+        "tax_collected_at_checkout": quote.collected_at_checkout,
+        "import_tax_at_delivery": quote.import_vat_at_delivery,
+        "ddp": quote.ddp,
+        "reverse_charge": quote.reverse_charge,
+        "customs_number": quote.customs_number,
+    }
+
+
+# --- the bulk run ----------------------------------------------------------------------
+
+
+@dataclass
+class RepriceResult:
+    orders: int = 0  # open orders looked at
+    changed: int = 0
+    unchanged: int = 0
+    locked_skipped: int = 0  # locked (or further on): never touched
+    failed: Counter = field(default_factory=Counter)  # reason → orders left as they were
+    dry_run: bool = False
+    seconds: float = 0.0
+
+    @property
+    def failed_count(self) -> int:
+        return sum(self.failed.values())
+
+
+@dataclass(frozen=True)
+class _Sku:
+    """What shipping needs of a SKU (shipping.calculation.parcel_weight)."""
+
+    is_digital: bool
+    weight_g: int | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
+
+
+@dataclass(frozen=True)
+class _Unit:
+    sku: _Sku | None
+    quantity: int
+
+
+class _Pricer:
+    """A campaign's tables read once, and the per-cart memos."""
+
+    def __init__(self, *, campaign: Campaign, on: date):
+        self.campaign = campaign
+        self.on = on
+        settings = tax_settings_for(campaign=campaign)
+        self.policy = settings.policy(currency=campaign.currency)
+        self.rates = [r.as_row() for r in TaxRate.objects.filter(campaign=campaign)]
+        self.exchange_rates = [
+            r.as_row()
+            for r in ExchangeRate.objects.filter(campaign=campaign, base_currency=campaign.currency)
+        ]
+        self.skus = {
+            pk: _Sku(bool(digital), weight, length, width, height)
+            for pk, digital, weight, length, width, height in Sku.objects.filter(
+                organization_id=campaign.organization_id
+            ).values_list("pk", "is_digital", "weight_g", "length_mm", "width_mm", "height_mm")
+        }
+        self.rewards = {
+            pk: (title, minimum)
+            for pk, title, minimum in Reward.objects.filter(campaign=campaign).values_list(
+                "pk", "title", "minimum"
+            )
+        }
+        self.ships = shipping_is_configured(campaign=campaign)
+        self.table = load_shipping_table(campaign=campaign) if self.ships else None
+        self.with_addon_fees = (
+            self.table is not None and self.table.method == ShippingMethod.REWARD_PLUS_ADDONS
+        )
+        self.catalog = bom.load_catalog(campaign=campaign) if self.with_addon_fees else None
+        self._shipping: dict[tuple, Decimal] = {}
+        self._tax: dict[tuple, tax.TaxQuote] = {}
+        self._zones: dict[tuple, int] = {}
+        self.results: dict[tuple, tuple | Exception] = {}  # per cart and destination
+
+    def shipping_due(self, order: dict, units: list[_Unit], addon_units: dict[int, int]):
+        country = order["country"]
+        # Postal codes matter only where a zone names postal prefixes for the country.
+        postal = order["postal_code"] if country in self.table.postal_rules else ""
+        key = (country, order["region"], postal)
+        zone_id = self._zones.get(key)
+        if zone_id is None:
+            zone_id = match_zone(
+                self.table,
+                country=order["country"],
+                region=order["region"],
+                postal_code=order["postal_code"],
+            ).zone.pk
+            self._zones[key] = zone_id
+        cart = (
+            zone_id,
+            order["reward_id"],
+            tuple(sorted((id(u.sku), u.quantity) for u in units)),
+            tuple(sorted(addon_units.items())),
+            order["platform_paid"],
+        )
+        due = self._shipping.get(cart)
+        if due is None:
+            due = compute_quote(
+                self.table,
+                country=order["country"],
+                region=order["region"],
+                postal_code=order["postal_code"],
+                reward_id=order["reward_id"],
+                lines=units,
+                addon_units=addon_units,
+                platform_paid=order["platform_paid"],
+                explain=False,
+            ).due
+            self._shipping[cart] = due
+        return due
+
+    def tax(self, *, country: str, region: str, vat_number: str, lines: list[tax.Line]):
+        key = (country, region, vat_number, tuple(lines))
+        quote = self._tax.get(key)
+        if quote is None:
+            quote = tax.quote_tax(
+                destination=tax.Destination(country, region),
+                lines=lines,
+                policy=self.policy,
+                rates=self.rates,
+                exchange_rates=self.exchange_rates,
+                on=self.on,
+                vat_number=vat_number,
+            )
+            self._tax[key] = quote
+        return quote
+
+
+ORDER_COLUMNS = (
+    "pk",
+    "country",
+    "address__country_area",
+    "address__postal_code",
+    "vat_number",
+    "reward_id",
+    "response_id",
+    "backer_id",
+    "goods_total",
+    "shipping_fee",
+    "tax_total",
+    "total",
+    "credit_applied",
+    "paid_total",
+    "balance_due",
+    "tax_regime",
+    "tax_collected_at_checkout",
+    "import_tax_at_delivery",
+    "ddp",
+    "reverse_charge",
+    "customs_number",
+    # One pledge per backer (pledges.Pledge): what shipping credits and platform add-ons.
+    "backer__pledges__shipping_paid",
+    "backer__pledges__addons_text",
+)
+
+
+def open_orders(*, campaign: Campaign):
+    """The orders re-pricing may change: open to the backer and never locked."""
+    return Order.objects.filter(
+        campaign=campaign, locked_at__isnull=True, state__in=REPRICEABLE_STATES
+    )
+
+
+def _batches(campaign: Campaign, batch_size: int):
+    last = 0
+    while True:
+        rows = list(
+            open_orders(campaign=campaign)
+            .filter(pk__gt=last)
+            .order_by("pk")
+            .values_list(*ORDER_COLUMNS)[:batch_size]
+        )
+        if not rows:
+            return
+        yield [dict(zip(ORDER_COLUMNS, row, strict=True)) for row in rows]
+        last = rows[-1][0]
+
+
+def reprice_orders(
+    *,
+    campaign: Campaign,
+    on: date | None = None,
+    progress: Callable[[int], None] | None = None,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> RepriceResult:
+    """Recompute shipping fee, tax and totals of every open order of the campaign
+    with the rates in force on `on` (default today), as the module docstring says.
+
+    One transaction per batch: a run over 250,000 orders never holds them all
+    locked; each batch's UPDATE re-checks that its orders are still open.
+    `progress(n)` is called after each batch with the orders it held."""
+    started = timezone.now()
+    on = on or timezone.localdate()
+    result = RepriceResult(dry_run=dry_run)
+    result.locked_skipped = (
+        Order.objects.filter(campaign=campaign).count() - open_orders(campaign=campaign).count()
+    )
+    pricer = _Pricer(campaign=campaign, on=on)
+    inclusive = pricer.policy.prices_include_tax
+    for orders in _batches(campaign, batch_size):
+        # The batch's lines by id range (a short statement, unlike 5,000 ids in IN);
+        # lines of orders outside the batch (locked ones) are simply not looked up.
+        lines: dict[int, list] = defaultdict(list)
+        for row in OrderLine.objects.filter(
+            order_id__gte=orders[0]["pk"], order_id__lte=orders[-1]["pk"]
+        ).values_list(
+            "order_id", "sku_id", "quantity", "source", "description", "unit_price", "line_total"
+        ):
+            lines[row[0]].append(row)
+        cart: dict[int, dict[int, int]] = defaultdict(dict)
+        if pricer.with_addon_fees:
+            for response_id, offer_id, quantity in CartLine.objects.filter(
+                response_id__in=[o["response_id"] for o in orders if o["response_id"]]
+            ).values_list("response_id", "offer_id", "quantity"):
+                cart[response_id][offer_id] = quantity
+        updates = []
+        for order in orders:
+            result.orders += 1
+            try:
+                new, copy_text = _price(order, lines.get(order["pk"], ()), cart, pricer, inclusive)
+            except (OrdersError, ShippingError, bom.BomError) as exc:
+                result.failed[f"{exc.code}: {exc.message}"] += 1
+                continue
+            if all(new[name] == order[name] for name in new):
+                result.unchanged += 1
+                continue
+            updates.append((order, new, copy_text))
+        if updates and not dry_run:
+            result.changed += _write(updates, now=timezone.now())
+        elif dry_run:
+            result.changed += len(updates)
+        if progress is not None:
+            progress(len(orders))
+    result.seconds = (timezone.now() - started).total_seconds()
+    return result
+
+
+def _price(order, order_lines, cart, pricer: _Pricer, inclusive: bool) -> tuple[dict, str]:
+    """The order's new figures, and the COPY text of those that depend on the cart
+    alone. Orders with the same cart, destination and platform payment cost the same:
+    computed once, then taken from `pricer.results`."""
+    country = (order["country"] or "").upper()
+    region = order["address__country_area"] or ""
+    postal = order["address__postal_code"] or ""
+    order["country"], order["region"], order["postal_code"] = country, region, postal
+    key = (
+        country,
+        region,
+        postal if pricer.ships and country in pricer.table.postal_rules else "",
+        order["vat_number"],
+        order["reward_id"],
+        order["goods_total"],
+        order["backer__pledges__shipping_paid"] if pricer.ships else order["shipping_fee"],
+        order["backer__pledges__addons_text"] if pricer.with_addon_fees else "",
+        tuple(sorted(cart.get(order["response_id"], {}).items())) if cart else (),
+        tuple(row[1:] for row in order_lines),
+    )
+    priced = pricer.results.get(key)
+    if priced is None:
+        try:
+            figures = _price_cart(order, order_lines, cart, pricer, inclusive)
+            priced = (figures, "\t".join(_copy_value(figures[name]) for name in CART_COLUMNS))
+        except (OrdersError, ShippingError, bom.BomError) as exc:
+            priced = exc
+        pricer.results[key] = priced
+    if isinstance(priced, Exception):
+        raise priced
+    figures, copy_text = priced
+    paid_so_far = order["credit_applied"] + order["paid_total"]
+    return {**figures, "balance_due": max(figures["total"] - paid_so_far, ZERO)}, copy_text
+
+
+def _price_cart(order, order_lines, cart, pricer: _Pricer, inclusive: bool) -> dict:
+    priced, units, reward_lines = [], [], []
+    for _order_id, sku_id, quantity, source, description, unit_price, line_total in order_lines:
+        sku = pricer.skus.get(sku_id) if sku_id is not None else None
+        units.append(_Unit(sku, quantity))
+        if source == LineSource.REWARD:
+            reward_lines.append(sku)
+        if line_total > 0:
+            priced.append(
+                PricedLine(
+                    description, quantity, unit_price, line_total, bool(sku and sku.is_digital)
+                )
+            )
+    shipping_fee = order["shipping_fee"]
+    if pricer.ships:
+        addons_text = order["backer__pledges__addons_text"] or ""
+        order["platform_paid"] = order["backer__pledges__shipping_paid"] or ZERO
+        addon_units: dict[int, int] = {}
+        if pricer.with_addon_fees:
+            addon_units = dict(imported_addon_units(pricer.catalog, addons_text))
+            for offer_id, quantity in cart.get(order["response_id"], {}).items():
+                addon_units[offer_id] = addon_units.get(offer_id, 0) + quantity
+        shipping_fee = pricer.shipping_due(order, units, addon_units)
+    reward = None
+    if order["reward_id"] in pricer.rewards:
+        title, minimum = pricer.rewards[order["reward_id"]]
+        digital = bool(reward_lines) and all(s is not None and s.is_digital for s in reward_lines)
+        reward = RewardPart(title, minimum, digital)
+    tax_lines = order_tax_lines(
+        priced_lines=priced,
+        goods_total=order["goods_total"],
+        shipping_fee=shipping_fee,
+        reward=reward,
+    )
+    quote = pricer.tax(
+        country=order["country"],
+        region=order["region"],
+        vat_number=order["vat_number"],
+        lines=tax_lines,
+    )
+    return {
+        "shipping_fee": shipping_fee,
+        "tax_total": quote.tax_total,
+        "total": charged_total(quote, prices_include_tax=inclusive),
+        **treatment_of(quote),
+    }
+
+
+def _figures(values: dict) -> str:
+    """The event's before/after as JSON (four decimals as strings: nothing to escape)."""
+    return (
+        f'{{"shipping_fee": "{values["shipping_fee"]}", "tax_total": "{values["tax_total"]}", '
+        f'"total": "{values["total"]}", "balance_due": "{values["balance_due"]}"}}'
+    )
+
+
+# The columns re-pricing sets: those a cart decides, then the balance due.
+_SET_COLUMNS = (
+    ("shipping_fee", "numeric"),
+    ("tax_total", "numeric"),
+    ("total", "numeric"),
+    ("tax_regime", "varchar"),
+    ("tax_collected_at_checkout", "boolean"),
+    ("import_tax_at_delivery", "boolean"),
+    ("ddp", "boolean"),
+    ("reverse_charge", "boolean"),
+    ("customs_number", "varchar"),
+    ("balance_due", "numeric"),
+)
+CART_COLUMNS = tuple(name for name, _type in _SET_COLUMNS if name != "balance_due")
+
+
+def _write(updates: list[tuple[dict, dict, str]], *, now) -> int:
+    """Write one batch; returns how many orders changed (an order locked meanwhile
+    is left alone and gets no event)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            changed = _update_postgres(updates, now=now)
+        else:
+            changed = _update_one_by_one(updates, now=now)
+        by_id = {order["pk"]: (order, new) for order, new, _text in updates}
+        _priced_events(
+            [(pk, _figures(by_id[pk][0]), _figures(by_id[pk][1])) for pk in changed], now=now
+        )
+    return len(changed)
+
+
+def _copy_value(value) -> str:
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    return _copy_text(str(value))
+
+
+def _update_postgres(updates, *, now) -> list[int]:
+    """COPY the batch's new values into a temporary table, then one UPDATE … FROM it.
+    The UPDATE re-checks that each order is still open: one locked meanwhile keeps
+    its price."""
+    names = [name for name, _type in _SET_COLUMNS]
+    text = "".join(
+        f"{order['pk']}\t{copy_text}\t{new['balance_due']}\n" for order, new, copy_text in updates
+    )
+    columns = ", ".join(f"{name} {kind}" for name, kind in _SET_COLUMNS)
+    sets = ", ".join(f"{name} = v.{name}" for name in names)
+    states = ", ".join(["%s"] * len(REPRICEABLE_STATES))
+    table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        # Dropped at commit; dropped here too for a caller's outer transaction (tests).
+        cursor.execute("DROP TABLE IF EXISTS reprice_batch")
+        cursor.execute(f"CREATE TEMP TABLE reprice_batch (id bigint, {columns}) ON COMMIT DROP")
+        with cursor.copy("COPY reprice_batch FROM STDIN") as copy:
+            copy.write(text)
+        cursor.execute(
+            f"UPDATE {table} AS o SET {sets}, priced_at = %s, updated_at = %s "  # noqa: S608
+            f"FROM reprice_batch AS v WHERE o.id = v.id AND o.locked_at IS NULL "
+            f"AND o.state IN ({states}) RETURNING o.id",
+            [now, now, *REPRICEABLE_STATES],
+        )
+        return sorted(pk for (pk,) in cursor.fetchall())
+
+
+def _update_one_by_one(updates, *, now) -> list[int]:
+    changed = []
+    for order, new, _text in updates:
+        if _open_orders_by_pk(order["pk"]).update(**new, priced_at=now, updated_at=now):
+            changed.append(order["pk"])
+    return changed
+
+
+def _open_orders_by_pk(pk: int):
+    return Order.objects.filter(pk=pk, locked_at__isnull=True, state__in=REPRICEABLE_STATES)
+
+
+def _priced_events(rows: Iterable[tuple[int, str, str]], *, now) -> None:
+    """One "priced" event per order, each with its own before/after (COPY on
+    PostgreSQL; `order_events_bulk_create` writes the same figures on every order)."""
+    message = _copy_text(_("Re-priced after a change of the shipping or tax rates."))
+    rows = list(rows)
+    if connection.vendor == "postgresql":
+        head = f"\t{EventKind.PRICED}\t{now.isoformat()}\tsystem\t{message}\t"
+        text = "".join(f"{pk}{head}{before}\t{after}\n" for pk, before, after in rows)
+        columns = "order_id, kind, created_at, actor_label, message, before, after"
+        table = OrderEvent._meta.db_table
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            copy.write(text)
+        return
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=pk,
+            kind=EventKind.PRICED,
+            created_at=now,
+            actor_label="system",
+            message=_("Re-priced after a change of the shipping or tax rates."),
+            before=json.loads(before),
+            after=json.loads(after),
+        )
+        for pk, before, after in rows
+    )
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
