@@ -1,0 +1,281 @@
+"""Export actions: run an export (an ExportBatch recording which orders went, the
+orders marked exported, a timeline event each), download a past batch again, and
+the creator's own column templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from pledges.models import Campaign
+
+from ..errors_lock import (
+    ExportFormatUnknown,
+    ExportTemplateInvalid,
+    ExportTemplateUnknown,
+    NothingToExport,
+)
+from ..models import (
+    EventKind,
+    ExportBatch,
+    ExportBatchOrder,
+    ExportLayout,
+    ExportTemplate,
+    Order,
+    OrderEvent,
+    OrderState,
+)
+from .fields import BUILTIN_TEMPLATES, FIELDS, LINE, ColumnTemplate
+from .rows import export_rows
+from .writers import FORMATS
+
+S = OrderState
+# Locked or later: what a warehouse may receive.
+EXPORTABLE = (S.LOCKED, S.RELEASED, S.IN_FULFILLMENT, S.SHIPPED, S.DELIVERED)
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def column_template(template: ExportTemplate) -> ColumnTemplate:
+    return ColumnTemplate(
+        name=template.name,
+        layout=template.layout,
+        columns=tuple(
+            (c["field"], c.get("header") or FIELDS[c["field"]].label)
+            for c in template.columns
+            if c.get("field") in FIELDS
+        ),
+        template_id=template.pk,
+    )
+
+
+def templates_for(*, campaign: Campaign) -> list[ColumnTemplate]:
+    """The built-ins first, then the campaign's own templates by name."""
+    own = ExportTemplate.objects.filter(campaign=campaign).order_by("name")
+    return [*BUILTIN_TEMPLATES, *(column_template(t) for t in own)]
+
+
+def template_named(*, campaign: Campaign, name: str) -> ColumnTemplate:
+    """A built-in (by key or name) or the campaign's own template (by name)."""
+    wanted = (name or "").strip().lower()
+    for builtin in BUILTIN_TEMPLATES:
+        if wanted in (builtin.key, builtin.name.lower()):
+            return builtin
+    own = ExportTemplate.objects.filter(campaign=campaign, name__iexact=wanted).first()
+    if own is None:
+        raise ExportTemplateUnknown(f"No export template called “{name}”.")
+    return column_template(own)
+
+
+def clean_columns(*, layout: str, columns: Sequence[dict]) -> list[dict]:
+    """Known fields, a header each (the field's label when left empty), no line
+    fields in a one-row-per-order layout, at least one column."""
+    if layout not in ExportLayout.values:
+        raise ExportTemplateInvalid("Pick a layout.", field="layout")
+    cleaned = []
+    for column in columns:
+        key = column.get("field", "")
+        if key not in FIELDS:
+            raise ExportTemplateInvalid(f"“{key}” is not a field an export knows.")
+        if FIELDS[key].level == LINE and layout != ExportLayout.PER_LINE:
+            raise ExportTemplateInvalid(
+                f"“{FIELDS[key].label}” is a field of an order line: it needs the "
+                "one-row-per-line layout."
+            )
+        header = " ".join((column.get("header") or "").split()) or FIELDS[key].label
+        cleaned.append({"field": key, "header": header[:120]})
+    if not cleaned:
+        raise ExportTemplateInvalid("Add at least one column.")
+    return cleaned
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ExportTemplateInvalid("Give the template a name.", field="name")
+    if any(name.lower() in (b.key, b.name.lower()) for b in BUILTIN_TEMPLATES):
+        raise ExportTemplateInvalid("A built-in template has that name.", field="name")
+    return name[:80]
+
+
+def create_export_template(
+    *, campaign: Campaign, name: str, layout: str, columns: Sequence[dict], actor=None
+) -> ExportTemplate:
+    """A creator's column template: chosen, renamed and ordered columns."""
+    name = _clean_name(name)
+    cleaned = clean_columns(layout=layout, columns=columns)
+    if ExportTemplate.objects.filter(campaign=campaign, name__iexact=name).exists():
+        raise ExportTemplateInvalid("A template of that name exists.", field="name")
+    try:
+        with transaction.atomic():
+            return ExportTemplate.objects.create(
+                campaign=campaign,
+                name=name,
+                layout=layout,
+                columns=cleaned,
+                created_by=actor if actor is not None and not isinstance(actor, str) else None,
+            )
+    except IntegrityError as exc:
+        raise ExportTemplateInvalid("A template of that name exists.", field="name") from exc
+
+
+def update_export_template(
+    *, template: ExportTemplate, name: str, layout: str, columns: Sequence[dict]
+) -> ExportTemplate:
+    name = _clean_name(name)
+    cleaned = clean_columns(layout=layout, columns=columns)
+    taken = (
+        ExportTemplate.objects.filter(campaign_id=template.campaign_id, name__iexact=name)
+        .exclude(pk=template.pk)
+        .exists()
+    )
+    if taken:
+        raise ExportTemplateInvalid("A template of that name exists.", field="name")
+    template.name, template.layout, template.columns = name, layout, cleaned
+    template.save(update_fields=["name", "layout", "columns", "updated_at"])
+    return template
+
+
+def delete_export_template(*, template: ExportTemplate) -> None:
+    """Past batches keep the template's name; nothing else refers to it."""
+    template.delete()
+
+
+# --- running an export --------------------------------------------------------------------
+
+
+def exportable_orders(
+    *, campaign: Campaign, include_exported: bool, orders: QuerySet[Order] | None = None
+) -> QuerySet[Order]:
+    scope = Order.objects.all() if orders is None else orders
+    scope = scope.filter(campaign=campaign, state__in=EXPORTABLE)
+    if not include_exported:
+        scope = scope.filter(exported_at__isnull=True)
+    return scope.order_by()
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value)
+
+
+def _record_batch_orders(batch: ExportBatch, scope: QuerySet[Order], actor, now) -> int:
+    """ExportBatchOrder rows, the orders' exported_at/export_count and one event per
+    order, each with one INSERT … SELECT / UPDATE (set-based, no row in Python)."""
+    entries = ExportBatchOrder._meta.db_table
+    events = OrderEvent._meta.db_table
+    sql, params = scope.values("pk").query.sql_with_params()
+    # Table names come from the models and every value is a parameter.
+    insert_entries = (
+        f"INSERT INTO {entries} (batch_id, order_id) "  # noqa: S608
+        f"SELECT %s, picked.* FROM ({sql}) picked"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert_entries, [batch.pk, *params])
+        count = cursor.rowcount
+    if not count:
+        return 0
+    in_batch = ExportBatchOrder.objects.filter(batch=batch).values("order_id")
+    Order.objects.filter(pk__in=in_batch).update(
+        exported_at=now, export_count=F("export_count") + 1, updated_at=now
+    )
+    actor_id = None if actor is None or isinstance(actor, str) else actor.pk
+    label = "" if actor_id else (actor or "system")
+    as_json = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    insert_events = (
+        f"INSERT INTO {events} (order_id, kind, created_at, actor_id, "  # noqa: S608
+        f"actor_label, message, before, after) SELECT order_id, %s, %s, %s, %s, %s, "
+        f"{as_json}, {as_json} FROM {entries} WHERE batch_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            insert_events,
+            [
+                EventKind.EXPORT.value,
+                now,
+                actor_id,
+                label,
+                f"Exported in batch {batch.pk} ({batch.template_name}, {batch.format})",
+                _json({}),
+                _json({"batch": batch.pk}),
+                batch.pk,
+            ],
+        )
+    return count
+
+
+def export_orders(
+    *,
+    campaign: Campaign,
+    template: ColumnTemplate,
+    fmt: str,
+    include_exported: bool,
+    actor=None,
+    orders: QuerySet[Order] | None = None,
+) -> tuple[ExportBatch, Iterator[list]]:
+    """Export the campaign's locked (or later) orders, narrowed by `orders`.
+
+    Orders already exported stay out unless `include_exported` is chosen. One
+    transaction records the ExportBatch with its orders, marks them exported
+    (exported_at, export_count + 1) and writes an export event on each; then the
+    rows (header first) stream from the batch. Raises NothingToExport when no order
+    is left. The batch's row count and finish time are set when the rows run out."""
+    if fmt not in FORMATS:
+        raise ExportFormatUnknown(f"Unknown format “{fmt}”: use csv or xlsx.")
+    scope = exportable_orders(campaign=campaign, include_exported=include_exported, orders=orders)
+    with transaction.atomic():
+        now = timezone.now()
+        batch = ExportBatch.objects.create(
+            campaign=campaign,
+            template_name=template.name,
+            format=fmt,
+            include_exported=include_exported,
+            created_by=actor if actor is not None and not isinstance(actor, str) else None,
+        )
+        count = _record_batch_orders(batch, scope, actor, now)
+        if not count:
+            already = exportable_orders(campaign=campaign, include_exported=True, orders=orders)
+            hint = (
+                " Every locked order was exported before: tick “include orders already "
+                "exported” to send them again."
+                if already.exists()
+                else " Lock orders first."
+            )
+            raise NothingToExport("No locked orders to export." + hint)
+        batch.order_count = count
+        batch.save(update_fields=["order_count"])
+    return batch, _finishing(batch, export_rows(template=template, orders=batch_orders(batch)))
+
+
+def batch_orders(batch: ExportBatch) -> QuerySet[Order]:
+    return Order.objects.filter(
+        pk__in=ExportBatchOrder.objects.filter(batch=batch).values("order_id")
+    )
+
+
+def _finishing(batch: ExportBatch, rows: Iterator[list]) -> Iterator[list]:
+    count = -1  # the header is not a row
+    for row in rows:
+        count += 1
+        yield row
+    ExportBatch.objects.filter(pk=batch.pk).update(
+        row_count=max(count, 0), finished_at=timezone.now()
+    )
+
+
+def batch_rows(*, batch: ExportBatch) -> Iterator[list]:
+    """The rows of a past batch again (its orders as they are now), nothing marked."""
+    template = template_named(campaign=batch.campaign, name=batch.template_name)
+    return export_rows(template=template, orders=batch_orders(batch))
+
+
+def batches_for(*, campaign: Campaign) -> QuerySet[ExportBatch]:
+    return (
+        ExportBatch.objects.filter(campaign=campaign)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )

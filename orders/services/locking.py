@@ -1,0 +1,446 @@
+"""Locking: ready orders freeze (address and choices become read-only for backers) on
+the campaign's lock date or when staff lock a segment now; backers get a notice
+before; staff can unlock one order with a reason.
+
+The bulk lock is set-based: ids of ready orders are taken in batches, row-locked
+and moved ready → locked with one UPDATE per batch, and each batch writes the same
+state event `change_state()` would, in bulk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from pledges.models import Campaign
+from surveys.links import magic_link
+from surveys.models import SurveyInvite, SurveyResponse
+
+from ..errors import ReasonRequired
+from ..errors_lock import OrderNotLocked, SegmentNotFound
+from ..events import order_event_create, order_events_bulk_create
+from ..models import (
+    BACKER_EDITABLE,
+    TRANSITIONS,
+    EventKind,
+    HoldReason,
+    Order,
+    OrderEvent,
+    OrderHold,
+    OrderState,
+    Payment,
+    PaymentKind,
+    PaymentSettings,
+    PaymentStatus,
+    Segment,
+)
+from ..selectors import orders_for
+from .payments import charge_at_lock
+from .states import change_state
+
+S = OrderState
+LOCK_BATCH = 5000
+NOTICE_BATCH = 200
+DEFAULT_NOTICE_HOURS = 48
+LOCK_JOB = "lock job"
+# States at or after the lock: nothing to do for them.
+LOCKED_OR_LATER = (S.LOCKED, S.RELEASED, S.IN_FULFILLMENT, S.SHIPPED, S.DELIVERED)
+
+# The bulk path below moves ready → locked without change_state(); the table must allow it.
+assert S.LOCKED in TRANSITIONS[S.READY]
+
+NOT_READY_LABELS = {
+    "draft": _("Survey not completed"),
+    "submitted": _("Submitted, readiness not checked yet"),
+    "locked": _("Already locked (or further on)"),
+    "cancelled": _("Cancelled"),
+    **{reason.value: reason.label for reason in HoldReason},
+}
+
+
+@dataclass
+class NotReady:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass
+class LockPreview:
+    ready: int
+    # By reason; an order with several open holds appears under each of them.
+    not_ready: list[NotReady]
+    # Distinct orders that will not lock.
+    not_ready_orders: int
+
+
+@dataclass
+class LockResult:
+    locked: int
+    ready: int
+    not_ready: list[NotReady] = field(default_factory=list)
+    not_ready_orders: int = 0
+    payment_failed: int = 0
+    dry_run: bool = False
+
+
+def segment_named(*, campaign: Campaign, name: str) -> Segment:
+    segment = Segment.objects.filter(campaign=campaign, name__iexact=name.strip()).first()
+    if segment is None:
+        raise SegmentNotFound(f"No segment called “{name}” in {campaign.name}.")
+    return segment
+
+
+def segment_orders(*, segment: Segment) -> QuerySet[Order]:
+    return orders_for(campaign=segment.campaign, filters=segment.filters)
+
+
+def _scope(campaign: Campaign, orders: QuerySet[Order] | None) -> QuerySet[Order]:
+    scope = Order.objects.all() if orders is None else orders
+    return scope.filter(campaign=campaign).order_by()
+
+
+def lock_preview(*, campaign: Campaign, orders: QuerySet[Order] | None = None) -> LockPreview:
+    """How many orders of the scope would lock now, and why the others would not:
+    by state, and the submitted ones by open hold reason (an order with two holds
+    counts under both). Two aggregate queries."""
+    scope = _scope(campaign, orders)
+    by_state = dict(scope.values_list("state").annotate(n=Count("id")).order_by())
+    holds = dict(
+        OrderHold.objects.filter(
+            cleared_at__isnull=True,
+            order__in=scope.filter(state=S.SUBMITTED).values("id"),
+        )
+        .values_list("reason")
+        .annotate(n=Count("order_id", distinct=True))
+        .order_by()
+    )
+    rows: list[NotReady] = []
+    if by_state.get(S.DRAFT):
+        rows.append(NotReady("draft", NOT_READY_LABELS["draft"], by_state[S.DRAFT]))
+    held = 0
+    for reason in HoldReason:
+        if holds.get(reason):
+            rows.append(NotReady(reason.value, NOT_READY_LABELS[reason.value], holds[reason]))
+            held += holds[reason]
+    submitted = by_state.get(S.SUBMITTED, 0)
+    with_holds = (
+        scope.filter(state=S.SUBMITTED)
+        .filter(Exists(OrderHold.objects.filter(order=OuterRef("pk"), cleared_at__isnull=True)))
+        .count()
+        if submitted
+        else 0
+    )
+    if submitted - with_holds:
+        rows.append(NotReady("submitted", NOT_READY_LABELS["submitted"], submitted - with_holds))
+    later = sum(by_state.get(state, 0) for state in LOCKED_OR_LATER)
+    if later:
+        rows.append(NotReady("locked", NOT_READY_LABELS["locked"], later))
+    if by_state.get(S.CANCELLED):
+        rows.append(NotReady("cancelled", NOT_READY_LABELS["cancelled"], by_state[S.CANCELLED]))
+    ready = by_state.get(S.READY, 0)
+    return LockPreview(ready=ready, not_ready=rows, not_ready_orders=sum(by_state.values()) - ready)
+
+
+def _charge_saved_cards(scope: QuerySet[Order], actor) -> int:
+    """Charge at lock: each ready order with a saved card is charged before it locks;
+    a failed charge opens a payment_failed hold, which sends the order back to
+    submitted, so the lock below leaves it alone. Returns the number of failures."""
+    saved_card = Payment.objects.filter(
+        order=OuterRef("pk"), kind=PaymentKind.SAVE_CARD, status=PaymentStatus.SUCCEEDED
+    )
+    failed = 0
+    for order in scope.filter(state=S.READY).filter(Exists(saved_card)).order_by("pk").iterator():
+        if not charge_at_lock(order=order, actor=actor):
+            failed += 1
+    return failed
+
+
+def _lock_batch(*, scope: QuerySet[Order], after: int, actor, message: str) -> list[int]:
+    """Lock the next LOCK_BATCH ready orders of `scope` with an id above `after`
+    (rows locked in id order, so two runs over the same orders cannot deadlock)."""
+    now = timezone.now()
+    ids = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=scope.filter(state=S.READY, pk__gt=after).values("pk"))
+        .filter(state=S.READY)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:LOCK_BATCH]
+    )
+    if ids:
+        Order.objects.filter(pk__in=ids).update(
+            state=S.LOCKED, state_changed_at=now, locked_at=now, updated_at=now
+        )
+        order_events_bulk_create(
+            order_ids=ids,
+            kind=EventKind.STATE,
+            actor=actor,
+            message=message,
+            before={"state": S.READY.value},
+            after={"state": S.LOCKED.value},
+        )
+    return ids
+
+
+def _lock_batch_postgres(*, scope: QuerySet[Order], after: int, actor, message: str) -> list[int]:
+    """The same on PostgreSQL in two statements: UPDATE … RETURNING over a row-locked
+    sub-select (FOR UPDATE re-checks state = ready after waiting for a lock), then the
+    state events with one INSERT … SELECT FROM unnest(ids), the rows
+    order_events_bulk_create() would write."""
+    now = timezone.now()
+    orders, events = Order._meta.db_table, OrderEvent._meta.db_table
+    scope_sql, scope_params = scope.values("pk").query.sql_with_params()
+    # Table names come from the models; every value is a parameter.
+    update = (
+        f"UPDATE {orders} SET state = %s, state_changed_at = %s, locked_at = %s, "  # noqa: S608
+        f"updated_at = %s WHERE id IN (SELECT id FROM {orders} WHERE id IN ({scope_sql}) "
+        f"AND state = %s AND id > %s ORDER BY id LIMIT %s FOR UPDATE) RETURNING id"
+    )
+    insert = (
+        f"INSERT INTO {events} (order_id, kind, created_at, actor_id, actor_label, "  # noqa: S608
+        f"message, before, after) SELECT unnest(%s::bigint[]), %s, %s, %s, %s, %s, "
+        f"%s::jsonb, %s::jsonb"
+    )
+    # The actor columns as orders.events writes them: a user, or a label ("system").
+    actor_id = None if actor is None or isinstance(actor, str) else actor.pk
+    label = "system" if actor is None else (actor if isinstance(actor, str) else "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            update,
+            [S.LOCKED.value, now, now, now, *scope_params, S.READY.value, after, LOCK_BATCH],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        if ids:
+            cursor.execute(
+                insert,
+                [
+                    ids,
+                    EventKind.STATE.value,
+                    now,
+                    actor_id,
+                    label,
+                    message,
+                    json.dumps({"state": S.READY.value}),
+                    json.dumps({"state": S.LOCKED.value}),
+                ],
+            )
+    return ids
+
+
+def lock_orders(
+    *,
+    campaign: Campaign,
+    orders: QuerySet[Order] | None = None,
+    actor=None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> LockResult:
+    """Lock every ready order of `orders` (default: the whole campaign).
+
+    Only `ready` orders lock (ready → locked, the one move the transition table
+    allows here); the others are counted by reason and not touched. Each locked
+    order gets locked_at, a state event like change_state() writes, and its survey
+    response turns read-only (response.locked_at). With charge at lock, saved cards
+    are charged first and failed charges stay unlocked. A dry run changes nothing.
+    `progress(n)` is called after each batch with the number just locked."""
+    scope = _scope(campaign, orders)
+    preview = lock_preview(campaign=campaign, orders=scope)
+    if dry_run:
+        return LockResult(
+            locked=0,
+            ready=preview.ready,
+            not_ready=preview.not_ready,
+            not_ready_orders=preview.not_ready_orders,
+            dry_run=True,
+        )
+    payment_failed = 0
+    charge = PaymentSettings.objects.filter(campaign=campaign, charge_at_lock=True).exists()
+    if charge and preview.ready:
+        payment_failed = _charge_saved_cards(scope, actor)
+        if payment_failed:
+            preview = lock_preview(campaign=campaign, orders=scope)
+    locked = 0
+    last_id = 0
+    message = f"Locked by {actor}" if isinstance(actor, str) else "Locked"
+    lock_batch = _lock_batch_postgres if connection.vendor == "postgresql" else _lock_batch
+    while True:
+        with transaction.atomic():
+            ids = lock_batch(scope=scope, after=last_id, actor=actor, message=message)
+            if not ids:
+                break
+            SurveyResponse.objects.filter(
+                pk__in=Order.objects.filter(pk__in=ids, response__isnull=False).values(
+                    "response_id"
+                )
+            ).update(locked_at=timezone.now())
+        locked += len(ids)
+        last_id = ids[-1]
+        if progress is not None:
+            progress(len(ids))
+    return LockResult(
+        locked=locked,
+        ready=preview.ready,
+        not_ready=preview.not_ready,
+        not_ready_orders=preview.not_ready_orders,
+        payment_failed=payment_failed,
+    )
+
+
+def unlock_order(*, order: Order, actor, reason: str) -> Order:
+    """Staff unlock one order, with a reason (required): it goes back to ready, or to
+    submitted when a hold is open, its survey response is editable again, and the
+    timeline records who and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("Say why this order is unlocked.")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.state != S.LOCKED:
+            raise OrderNotLocked(f"Order {order.number} is not locked.")
+        held = OrderHold.objects.filter(order=order, cleared_at__isnull=True).exists()
+        to = S.SUBMITTED if held else S.READY
+        change_state(order=order, to=to, actor=actor, message=f"Unlocked: {reason}")
+        order_event_create(
+            order=order,
+            kind=EventKind.UNLOCK,
+            actor=actor,
+            message=reason,
+            before={"state": S.LOCKED.value},
+            after={"state": to.value},
+        )
+        if order.response_id:
+            SurveyResponse.objects.filter(pk=order.response_id).update(locked_at=None)
+    return order
+
+
+# --- the notice before the lock date ---------------------------------------------------
+
+
+def _sender(campaign: Campaign) -> str:
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return formataddr((campaign.sender_name or campaign.name, address))
+
+
+def _logo_url(campaign: Campaign) -> str:
+    if not campaign.logo:
+        return ""
+    return urljoin(settings.SITE_URL.rstrip("/") + "/", campaign.logo.url)
+
+
+def _notice_email(*, order: Order, invite: SurveyInvite, connection) -> EmailMultiAlternatives:
+    campaign = order.campaign
+    language = order.language or settings.LANGUAGE_CODE
+    context = {
+        "campaign": campaign,
+        "order": order,
+        "link": magic_link(invite),
+        "logo_url": _logo_url(campaign),
+        "language": language,
+        "lock_at": campaign.survey_lock_at,
+    }
+    with translation.override(language):
+        subject = render_to_string("orders/email/lock_notice_subject.txt", context)
+        text = render_to_string("orders/email/lock_notice.txt", context)
+        html = render_to_string("orders/email/lock_notice.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=_sender(campaign),
+        to=[order.email or invite.email],
+        reply_to=[campaign.sender_email] if campaign.sender_email else None,
+        connection=connection,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def campaigns_due_for_notice(*, now: datetime) -> list[Campaign]:
+    """Campaigns whose lock date is ahead but within their notice window
+    (ReviewRules.lock_notice_hours, 48 without rules)."""
+    campaigns = Campaign.objects.filter(survey_lock_at__gt=now).annotate(
+        notice_hours=Coalesce("review_rules__lock_notice_hours", DEFAULT_NOTICE_HOURS)
+    )
+    return [
+        campaign
+        for campaign in campaigns
+        if campaign.survey_lock_at <= now + timedelta(hours=campaign.notice_hours)
+    ]
+
+
+def send_lock_notices(*, now: datetime | None = None) -> int:
+    """Email each backer whose order is still open (not locked, not cancelled) once,
+    in their language with their magic link, when the campaign's lock date is within
+    its notice window. Marked per order (lock_notice_sent_at) right after its email,
+    under a row lock that a parallel run skips, so nobody gets it twice. Orders whose
+    backer has no survey invite (no link to give) are left out. Returns emails sent."""
+    now = now or timezone.now()
+    sent = 0
+    for campaign in campaigns_due_for_notice(now=now):
+        invites = SurveyInvite.objects.filter(
+            survey__campaign=campaign, backer=OuterRef("backer"), is_test=False
+        )
+        pending = Order.objects.filter(
+            campaign=campaign,
+            state__in=BACKER_EDITABLE,
+            lock_notice_sent_at__isnull=True,
+        ).filter(Exists(invites))
+        connection = get_connection()
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    pending.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("campaign")
+                    .order_by("pk")[:NOTICE_BATCH]
+                )
+                if not batch:
+                    break
+                by_backer = {
+                    invite.backer_id: invite
+                    for invite in SurveyInvite.objects.filter(
+                        survey__campaign=campaign,
+                        backer_id__in=[order.backer_id for order in batch],
+                        is_test=False,
+                    ).select_related("survey__campaign")
+                }
+                done = []
+                for order in batch:
+                    _notice_email(
+                        order=order, invite=by_backer[order.backer_id], connection=connection
+                    ).send()
+                    done.append(order.pk)
+                Order.objects.filter(pk__in=done).update(lock_notice_sent_at=now)
+                order_events_bulk_create(
+                    order_ids=done,
+                    kind=EventKind.LOCK_NOTICE,
+                    actor=LOCK_JOB,
+                    message=f"Lock notice for {campaign.survey_lock_at:%Y-%m-%d %H:%M} UTC",
+                )
+            sent += len(done)
+    return sent
+
+
+def run_due_locks(*, now: datetime | None = None) -> dict[str, LockResult]:
+    """Lock the ready orders of every campaign whose lock date has passed (the beat
+    job). Orders that staff unlocked by hand are left for staff to lock again."""
+    now = now or timezone.now()
+    results: dict[str, LockResult] = {}
+    campaigns = Campaign.objects.filter(survey_lock_at__lte=now).filter(
+        Exists(Order.objects.filter(campaign=OuterRef("pk"), state=S.READY))
+    )
+    unlocked_by_staff = OrderEvent.objects.filter(order=OuterRef("pk"), kind=EventKind.UNLOCK)
+    for campaign in campaigns:
+        orders = Order.objects.filter(campaign=campaign).filter(~Exists(unlocked_by_staff))
+        results[campaign.slug] = lock_orders(campaign=campaign, orders=orders, actor=LOCK_JOB)
+    return results
