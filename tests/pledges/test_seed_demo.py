@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
 
 from accounts.models import Membership, Role
 from pledges.demo import CAMPAIGN_SLUG, DEMO_PASSWORD
@@ -10,7 +11,7 @@ from pledges.models import Backer, Campaign, DuplicateGroup, PaymentStatus, Pled
 def _demo_rows(django_db_setup, django_db_blocker):
     """Seed once for the module (the full demo takes seconds); each test still runs
     in its own rolled-back transaction on top, and the rows go when the module ends."""
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), override_settings(PLEDGEPORT_TEST_GATEWAY=True):
         call_command("seed_demo", verbosity=0)
     yield
     with django_db_blocker.unblock():
@@ -256,3 +257,30 @@ def test_demo_tax_calculator_quotes_an_eu_order_under_ioss(seeded, client):
     page = response.content.decode()
     assert "eu_ioss" in page and "IM2760000001" in page
     assert "20.00" in page  # French VAT on 100.00, collected at checkout
+
+
+def test_demo_has_orders_a_review_queue_and_paid_balances_with_invoices(seeded, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from orders.models import Invoice, LedgerEntry, Order, OrderHold, Payment
+
+    orders = Order.objects.filter(campaign=seeded)
+    assert orders.count() == Backer.objects.filter(campaign=seeded, merged_into=None).count()
+    assert orders.filter(state="ready").exists()
+    assert OrderHold.objects.filter(order__campaign=seeded, cleared_at__isnull=True).exists()
+    paid = Payment.objects.filter(order__campaign=seeded, status="succeeded")
+    assert paid.count() == 25
+    assert Invoice.objects.filter(campaign=seeded).count() == 25
+    assert LedgerEntry.objects.filter(order__campaign=seeded, kind="charge").count() == 25
+    client.force_login(get_user_model().objects.get(email="owner@example.com"))
+    for name in ("order-list", "order-review", "payment-list", "invoice-list"):
+        assert client.get(reverse(name, args=[seeded.slug])).status_code == 200
+
+
+def test_seeding_twice_pays_nothing_more(seeded):
+    from orders.models import Payment
+
+    before = Payment.objects.filter(order__campaign=seeded).count()
+    call_command("seed_demo", verbosity=0)
+    assert Payment.objects.filter(order__campaign=seeded).count() == before

@@ -20,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--backers", type=int, default=500)
 
     def handle(self, *args, backers, **options):
+        import logging
+
+        # Tasks run in-process here: one log line per task would bury the summary.
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
         result = seed_demo(backers=backers)
         news = (
             f"{result.created_backers} new"
@@ -60,6 +64,14 @@ class Command(BaseCommand):
 
         invite, token = seed_survey_demo(
             campaign=result.campaign, owner_backer_email=DEMO_USERS[0][0]
+        )
+        from orders.demo import seed_orders_demo
+
+        orders = seed_orders_demo(result.campaign)
+        paid = f", {orders.paid_now} balances paid (test gateway)" if orders.paid_now else ""
+        self.stdout.write(
+            f"Orders: {orders.orders} built, {orders.ready} ready, "
+            f"{orders.on_hold} waiting in the review queue{paid}"
         )
         site = settings.SITE_URL.rstrip("/")
         slug = result.campaign.slug
