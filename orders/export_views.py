@@ -10,7 +10,6 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.forms import add_refusal
-from pledges.navigation import campaign_context
 from pledges.selectors import campaign_for
 
 from .errors import OrdersError
@@ -35,6 +34,7 @@ from .exports.services import (
 )
 from .exports.writers import CONTENT_TYPES, CSV, csv_chunks, xlsx_tempfile
 from .models import ExportBatch, ExportTemplate
+from .order_views import orders_context
 
 EXPORT = "orders.export"
 INVALID = 400
@@ -78,7 +78,7 @@ def export_list(request, slug):
             add_refusal(form, exc)
         else:
             return _file_response(rows, fmt=batch.format, filename=_filename(campaign, batch))
-    context = campaign_context(campaign, role, active="order-exports")
+    context = orders_context(campaign, role, active="order-exports")
     context.update(form=form, batches=batches_for(campaign=campaign)[:HISTORY_SIZE])
     return render(
         request, "orders/exports/list.html", context, status=INVALID if form.errors else 200
@@ -123,7 +123,7 @@ def export_templates(request, slug):
         else:
             messages.success(request, f"Template “{template.name}” created: pick its columns.")
             return redirect("export-template-edit", campaign.slug, template.pk)
-    context = campaign_context(campaign, role, active="order-exports")
+    context = orders_context(campaign, role, active="order-exports")
     context.update(
         form=form,
         builtins=[
@@ -165,7 +165,7 @@ def export_template_edit(request, slug, template_id):
             if request.POST.get("action", "save") == "save":
                 messages.success(request, f"Template “{template.name}” saved.")
             return redirect("export-template-edit", campaign.slug, template.pk)
-    context = campaign_context(campaign, role, active="order-exports")
+    context = orders_context(campaign, role, active="order-exports")
     context.update(
         template=template,
         name=name,

@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from pledges.navigation import campaign_context
 from pledges.selectors import campaign_for
 
 from .models import Segment
+from .order_views import orders_context
 from .services.locking import lock_orders, lock_preview, segment_orders
 
 LOCK = "orders.lock"
@@ -62,7 +62,7 @@ def lock_page(request, slug):
                 text += f"; {result.payment_failed:,} charges failed, those stay unlocked"
             messages.success(request, text + ".")
             return redirect("order-lock", campaign.slug)
-    context = campaign_context(campaign, role, active="order-lock")
+    context = orders_context(campaign, role, active="order-lock")
     context.update(
         form=form,
         segment=segment,
