@@ -2,10 +2,9 @@
 campaign, change its branding, invite a teammate."""
 
 import pytest
-from django.core.management import call_command
 
 from accounts.models import Invitation
-from pledges.demo import CAMPAIGN_SLUG, DEMO_PASSWORD
+from pledges.demo import CAMPAIGN_SLUG, DEMO_PASSWORD, seed_demo
 from pledges.models import Campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,7 +12,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("seed_demo", verbosity=0)
+    """The demo's organization, team and campaign with its 500 backers: the part of
+    `seed_demo` these journeys use (the survey, shipping and orders demo on top of it
+    would cost each test a minute)."""
+    seed_demo(backers=500)
     return Campaign.objects.get(slug=CAMPAIGN_SLUG)
 
 
