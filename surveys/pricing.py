@@ -233,9 +233,10 @@ def _is_digital(offer_id: int, catalog: bom.Catalog) -> bool:
 
 
 def tax_lines_for(result: Quote, *, pledge, catalog: bom.Catalog) -> list[tax_engine.Line]:
-    """The quote's lines as the tax engine sees them: what was pledged on the
-    platform (reward, platform add-ons, shipping paid there) and what the survey
-    charges (late-pledge reward, add-ons, shipping due)."""
+    """The quote's lines as the tax engine sees them: the reward pledged on the
+    platform (at its minimum) and what the survey charges (late-pledge reward,
+    add-ons, shipping due) — the same lines an order is re-priced and invoiced from
+    (orders.services.repricing.order_tax_lines), so the invoice agrees to the cent."""
     kind = tax_engine.LineKind
     lines: list[tax_engine.Line] = []
     title = pledge.reward.title if pledge.reward_id else ""
@@ -243,13 +244,9 @@ def tax_lines_for(result: Quote, *, pledge, catalog: bom.Catalog) -> list[tax_en
         lines.append(tax_engine.Line(kind.GOODS, result.reward_due, False, title))
     elif result.reward_minimum:
         lines.append(tax_engine.Line(kind.GOODS, result.reward_minimum, True, title))
-    if result.platform_addons:
-        lines.append(tax_engine.Line(kind.GOODS, result.platform_addons, True, _("Add-ons")))
     for line in result.lines:
         line_kind = kind.DIGITAL if _is_digital(line.offer_id, catalog) else kind.GOODS
         lines.append(tax_engine.Line(line_kind, line.total, False, line.name))
-    if result.shipping_credited:
-        lines.append(tax_engine.Line(kind.SHIPPING, result.shipping_credited, True, _("Shipping")))
     if result.shipping:
         lines.append(tax_engine.Line(kind.SHIPPING, result.shipping, False, _("Shipping")))
     return lines

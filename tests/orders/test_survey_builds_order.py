@@ -118,3 +118,40 @@ def test_charge_at_lock_leaves_the_balance_to_the_lock_not_a_hold(w):
     order = build_order(response=_completed_with_money(w, w.bob))
     assert order.balance_due.amount > 0
     assert not order.holds.filter(reason="payment_due").exists()
+
+
+def test_the_invoice_of_a_paid_survey_breaks_down_the_tax_it_charged(
+    w, settings, django_capture_on_commit_callbacks
+):
+    from orders.demo import _pay
+    from orders.models import Invoice
+    from surveys.services.responses import update_cart
+    from tests.surveys.test_review_pricing import _ship, _tax
+
+    settings.PLEDGEPORT_TEST_GATEWAY = True
+    _ship(w)
+    _tax(w, prices_include_tax=False, tax_on_pledged_rewards=True)
+    # Alice paid 10.00 shipping on the platform: credited, and not taxed again here.
+    response = _ready_to_confirm(w, w.alice)
+    update_cart(response=response, survey=w.survey, quantities={w.mat.pk: 1})
+    response.steps_done = list(
+        steps_for(
+            response=response,
+            survey=w.survey,
+            pledge=pledge_of(response),
+            catalog=bom.load_catalog(campaign=w.campaign),
+        )
+    )
+    response.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        quote = complete_survey(response=response, survey=w.survey, steps=response.steps_done)
+    order = Order.objects.get(backer=w.alice.backer)
+    assert order.tax_total.amount == quote.tax_added
+    with django_capture_on_commit_callbacks(execute=True):
+        _pay(order)
+    invoice = Invoice.objects.get(order=order)
+    snapshot = invoice.snapshot
+    assert [row["rate"] for row in snapshot["breakdown"]] == ["19"]
+    assert snapshot["tax_total"] == str(quote.tax_added)
+    assert any(line["paid_on_platform"] for line in snapshot["lines"])
+    assert invoice.total == order.total
