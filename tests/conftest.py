@@ -33,10 +33,15 @@ def _private_files(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Throttles and cached lookups live in the cache: every test starts without them."""
+    """Throttles and cached lookups live in the cache, catalogs in this process: every
+    test starts without them (a test database reuses ids, so a catalog kept from an
+    earlier test could pass for another campaign's)."""
     from django.core.cache import cache
 
+    from inventory import bom
+
     cache.clear()
+    bom.forget_cached()
 
 
 @pytest.fixture
