@@ -19,7 +19,7 @@ TEST_LABEL = "Test payment — no real money moves"
 
 
 @pytest.fixture(autouse=True)
-def test_gateway_on(settings):
+def _test_gateway_allowed(settings):
     settings.PLEDGEPORT_TEST_GATEWAY = True
 
 

@@ -14,7 +14,7 @@ from .conftest_payments import captured_payment, order_due
 
 
 @pytest.fixture(autouse=True)
-def test_gateway_on(settings):
+def _test_gateway_allowed(settings):
     settings.PLEDGEPORT_TEST_GATEWAY = True
 
 

@@ -17,7 +17,7 @@ DECLINED_LATER = "test_pm_4000000000000341"
 
 
 @pytest.fixture(autouse=True)
-def test_gateway_on(settings):
+def _test_gateway_allowed(settings):
     settings.PLEDGEPORT_TEST_GATEWAY = True
 
 
