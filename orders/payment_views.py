@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import role_can
 from config.forms import add_refusal
+from config.paging import after_param, query_with
 from pledges.navigation import campaign_context
 from pledges.selectors import campaign_for
 
@@ -38,20 +39,6 @@ def payments_context(campaign, role, active: str) -> dict:
     ]
     context["can_refund"] = role_can(role, REFUND)
     return context
-
-
-def _after_param(request) -> int:
-    after = request.GET.get("after", "")
-    return int(after) if after.isascii() and after.isdigit() and len(after) <= 18 else 0
-
-
-def _query(request, **changes) -> str:
-    params = request.GET.copy()
-    for name, value in changes.items():
-        params.pop(name, None)
-        if value is not None:
-            params[name] = value
-    return params.urlencode()
 
 
 @login_required
@@ -85,7 +72,7 @@ def payment_list(request, slug):
     form = PaymentFilterForm(request.GET or None)
     filters = form.filters()
     payments = services.campaign_payments(campaign=campaign, **filters)
-    after = _after_param(request)
+    after = after_param(request)
     if after:
         payments = payments.filter(pk__lt=after)
     page = list(payments[: PER_PAGE + 1])
@@ -96,8 +83,8 @@ def payment_list(request, slug):
         form=form,
         payments=page,
         filtered=bool(filters["status"]),
-        next_query=_query(request, after=str(page[-1].pk)) if has_next else None,
-        first_query=_query(request, after=None) if after else None,
+        next_query=query_with(request, after=str(page[-1].pk)) if has_next else None,
+        first_query=query_with(request, after=None) if after else None,
         paged=bool(after),
     )
     return render(request, "orders/payments/list.html", context)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from djmoney.money import Money
 
 from accounts.permissions import role_can
+from config.paging import after_param, query_with
 from inventory import bom
 from pledges.exports import csv_response
 from pledges.models import Backer
@@ -88,21 +89,6 @@ def _survey(request, slug, action):
     return campaign, role, survey
 
 
-def _after_param(request) -> int:
-    after = request.GET.get("after", "")
-    return int(after) if after.isascii() and after.isdigit() and len(after) <= 18 else 0
-
-
-def _query(request, **changes) -> str:
-    """The current query string with `changes` applied (None removes a parameter)."""
-    params = request.GET.copy()
-    for name, value in changes.items():
-        params.pop(name, None)
-        if value is not None:
-            params[name] = value
-    return params.urlencode()
-
-
 # --- all responses -------------------------------------------------------------------
 
 
@@ -113,7 +99,7 @@ def response_list(request, slug):
     form = ResponseFilterForm(request.GET or None, survey=survey)
     filters = form.filters()
     responses = export.survey_responses(survey=survey, **filters)
-    after = _after_param(request)
+    after = after_param(request)
     if after:
         responses = responses.filter(pk__gt=after)
     # One row more than shown tells whether there is a next page, without a count.
@@ -130,9 +116,9 @@ def response_list(request, slug):
         filters_ignored=form.is_bound and not form.is_valid(),
         filtered=any(value for value in filters.values()),
         responses=page,
-        next_query=_query(request, after=str(page[-1].pk)) if has_next else None,
-        first_query=_query(request, after=None) if after else None,
-        csv_query=_query(request, after=None),
+        next_query=query_with(request, after=str(page[-1].pk)) if has_next else None,
+        first_query=query_with(request, after=None) if after else None,
+        csv_query=query_with(request, after=None),
         paged=bool(after),
     )
     return render(request, "surveys/responses/list.html", context)
