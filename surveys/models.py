@@ -287,7 +287,10 @@ class SurveyResponse(models.Model):
 
     invite = models.OneToOneField(SurveyInvite, on_delete=models.CASCADE, related_name="response")
     backer = models.ForeignKey(
-        "pledges.Backer", on_delete=models.CASCADE, related_name="survey_responses"
+        "pledges.Backer",
+        on_delete=models.CASCADE,
+        related_name="survey_responses",
+        db_index=False,  # response_backer below
     )
     is_test = models.BooleanField(default=False)
     language = models.CharField(max_length=10, default="en")

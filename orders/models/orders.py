@@ -108,7 +108,7 @@ class Order(models.Model):
     address_status = models.CharField(
         max_length=20, choices=AddressStatus.choices, default=AddressStatus.UNCHECKED
     )
-    country = models.CharField(max_length=2, blank=True, db_index=True)
+    country = models.CharField(max_length=2, blank=True)
     vat_number = models.CharField("VAT number", max_length=40, blank=True)
 
     # Money, in the campaign's currency. total = goods_total + shipping_fee + tax_total
@@ -169,7 +169,10 @@ class Order(models.Model):
                 name="one_standard_order_per_backer",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "state", "id"], name="order_campaign_state")]
+        indexes = [
+            models.Index(fields=["campaign", "state", "id"], name="order_campaign_state"),
+            models.Index(fields=["campaign", "country"], name="order_campaign_country"),
+        ]
 
     def __str__(self):
         return f"Order {self.number}"
@@ -367,11 +370,20 @@ class EventKind(models.TextChoices):
 class OrderEvent(models.Model):
     """One entry of an order's timeline: who did what, with before/after."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # Indexed by orderevent_order_time (order first); bulk jobs write one event per order,
+    # so the table carries no index it does not need.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=30, choices=EventKind.choices)
     created_at = models.DateTimeField()
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # Who, when there is no user: "system", "backer", "3PL <name>", "lock job".
     actor_label = models.CharField(max_length=120, blank=True)
@@ -381,7 +393,15 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["order", "created_at", "id"]
-        indexes = [models.Index(fields=["order", "created_at"], name="orderevent_order_time")]
+        indexes = [
+            models.Index(fields=["order", "created_at"], name="orderevent_order_time"),
+            # Most events have no user (system, backer, jobs): index only those that do.
+            models.Index(
+                fields=["actor"],
+                condition=models.Q(actor__isnull=False),
+                name="orderevent_actor",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} on order {self.order_id}"

@@ -9,10 +9,13 @@ state event `change_state()` would, in bulk."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
+from functools import partial
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -51,7 +54,10 @@ from .payments import charge_at_lock
 from .states import change_state
 
 S = OrderState
-LOCK_BATCH = 5000
+LOCK_BATCH = 10_000
+# Large locks run on this many database connections at once, over disjoint id ranges.
+LOCK_WORKERS = 2
+LOCK_PARALLEL_FROM = 4 * LOCK_BATCH
 NOTICE_BATCH = 200
 DEFAULT_NOTICE_HOURS = 48
 LOCK_JOB = "lock job"
@@ -168,13 +174,27 @@ def _charge_saved_cards(scope: QuerySet[Order], actor) -> int:
     return failed
 
 
-def _lock_batch(*, scope: QuerySet[Order], after: int, actor, message: str) -> list[int]:
-    """Lock the next LOCK_BATCH ready orders of `scope` with an id above `after`
-    (rows locked in id order, so two runs over the same orders cannot deadlock)."""
+def _lock_batch(
+    *,
+    campaign_id: int,
+    segment: QuerySet[Order] | None,
+    after: int,
+    upto: int | None,
+    actor,
+    message: str,
+) -> list[int]:
+    """Lock the next LOCK_BATCH ready orders of the campaign (or of `segment`) with an
+    id above `after` (rows locked in id order, so two runs over the same orders cannot
+    deadlock); their survey responses turn read-only."""
     now = timezone.now()
+    scope = Order.objects.filter(campaign_id=campaign_id, state=S.READY, pk__gt=after)
+    if upto is not None:
+        scope = scope.filter(pk__lte=upto)
+    if segment is not None:
+        scope = scope.filter(pk__in=segment.order_by().values("pk"))
     ids = list(
         Order.objects.select_for_update()
-        .filter(pk__in=scope.filter(state=S.READY, pk__gt=after).values("pk"))
+        .filter(pk__in=scope.values("pk"))
         .filter(state=S.READY)
         .order_by("pk")
         .values_list("pk", flat=True)[:LOCK_BATCH]
@@ -191,52 +211,154 @@ def _lock_batch(*, scope: QuerySet[Order], after: int, actor, message: str) -> l
             before={"state": S.READY.value},
             after={"state": S.LOCKED.value},
         )
+        SurveyResponse.objects.filter(
+            pk__in=Order.objects.filter(pk__in=ids, response__isnull=False).values("response_id")
+        ).update(locked_at=now)
     return ids
 
 
-def _lock_batch_postgres(*, scope: QuerySet[Order], after: int, actor, message: str) -> list[int]:
-    """The same on PostgreSQL in two statements: UPDATE … RETURNING over a row-locked
-    sub-select (FOR UPDATE re-checks state = ready after waiting for a lock), then the
-    state events with one INSERT … SELECT FROM unnest(ids), the rows
-    order_events_bulk_create() would write."""
+def _lock_batch_postgres(
+    *,
+    campaign_id: int,
+    segment: QuerySet[Order] | None,
+    after: int,
+    upto: int | None,
+    actor,
+    message: str,
+) -> list[int]:
+    """The same on PostgreSQL in one statement: the next ready orders of the campaign
+    are row-locked in id order (the (campaign, state, id) index gives them directly;
+    FOR UPDATE re-checks state = ready after waiting for a lock), moved to locked, and
+    the same statement writes their state events (the rows order_events_bulk_create()
+    would write) and makes their survey responses read-only."""
     now = timezone.now()
     orders, events = Order._meta.db_table, OrderEvent._meta.db_table
-    scope_sql, scope_params = scope.values("pk").query.sql_with_params()
+    responses = SurveyResponse._meta.db_table
+    segment_sql, segment_params = "", []
+    if upto is not None:
+        segment_sql, segment_params = "AND id <= %s ", [upto]
+    if segment is not None:
+        # A segment's filter as a sub-select; the campaign filter stays in front.
+        sql, params = segment.order_by().values("pk").query.sql_with_params()
+        segment_params = [*segment_params, *params]
+        segment_sql += f"AND id IN ({sql}) "
     # Table names come from the models; every value is a parameter.
-    update = (
-        f"UPDATE {orders} SET state = %s, state_changed_at = %s, locked_at = %s, "  # noqa: S608
-        f"updated_at = %s WHERE id IN (SELECT id FROM {orders} WHERE id IN ({scope_sql}) "
-        f"AND state = %s AND id > %s ORDER BY id LIMIT %s FOR UPDATE) RETURNING id"
-    )
-    insert = (
-        f"INSERT INTO {events} (order_id, kind, created_at, actor_id, actor_label, "  # noqa: S608
-        f"message, before, after) SELECT unnest(%s::bigint[]), %s, %s, %s, %s, %s, "
-        f"%s::jsonb, %s::jsonb"
+    statement = (
+        f"WITH picked AS (SELECT id FROM {orders} WHERE campaign_id = %s AND state = %s "  # noqa: S608
+        f"AND id > %s {segment_sql}ORDER BY id LIMIT %s FOR UPDATE), "
+        f"moved AS (UPDATE {orders} o SET state = %s, state_changed_at = %s, locked_at = %s, "
+        f"updated_at = %s FROM picked WHERE o.id = picked.id AND o.state = %s "
+        f"RETURNING o.id, o.response_id), "
+        f"logged AS (INSERT INTO {events} (order_id, kind, created_at, actor_id, actor_label, "
+        f"message, before, after) SELECT id, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb "
+        f"FROM moved), "
+        f"frozen AS (UPDATE {responses} r SET locked_at = %s FROM moved "
+        f"WHERE r.id = moved.response_id) "
+        f"SELECT id FROM moved"
     )
     # The actor columns as orders.events writes them: a user, or a label ("system").
     actor_id = None if actor is None or isinstance(actor, str) else actor.pk
     label = "system" if actor is None else (actor if isinstance(actor, str) else "")
     with connection.cursor() as cursor:
         cursor.execute(
-            update,
-            [S.LOCKED.value, now, now, now, *scope_params, S.READY.value, after, LOCK_BATCH],
+            statement,
+            [
+                campaign_id,
+                S.READY.value,
+                after,
+                *segment_params,
+                LOCK_BATCH,
+                S.LOCKED.value,
+                now,
+                now,
+                now,
+                S.READY.value,
+                EventKind.STATE.value,
+                now,
+                actor_id,
+                label,
+                message,
+                json.dumps({"state": S.READY.value}),
+                json.dumps({"state": S.LOCKED.value}),
+                now,
+            ],
         )
-        ids = sorted(row[0] for row in cursor.fetchall())
-        if ids:
-            cursor.execute(
-                insert,
-                [
-                    ids,
-                    EventKind.STATE.value,
-                    now,
-                    actor_id,
-                    label,
-                    message,
-                    json.dumps({"state": S.READY.value}),
-                    json.dumps({"state": S.LOCKED.value}),
-                ],
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _lock_range(
+    *,
+    campaign_id: int,
+    segment: QuerySet[Order] | None,
+    after: int,
+    upto: int | None,
+    actor,
+    message: str,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Lock the ready orders with after < id ≤ upto, one transaction per batch."""
+    lock_batch = _lock_batch_postgres if connection.vendor == "postgresql" else _lock_batch
+    locked = 0
+    while True:
+        with transaction.atomic():
+            ids = lock_batch(
+                campaign_id=campaign_id,
+                segment=segment,
+                after=after,
+                upto=upto,
+                actor=actor,
+                message=message,
             )
-    return ids
+        if not ids:
+            return locked
+        locked += len(ids)
+        after = ids[-1]
+        if progress is not None:
+            progress(len(ids))
+
+
+def _split(campaign_id: int, segment: QuerySet[Order] | None, ready: int) -> list[int]:
+    """Id bounds cutting the campaign's ready orders into LOCK_WORKERS equal ranges,
+    when there are enough of them to be worth a connection each (else [])."""
+    if LOCK_WORKERS < 2 or ready < LOCK_PARALLEL_FROM:
+        return []
+    pending = Order.objects.filter(campaign_id=campaign_id, state=S.READY).order_by("pk")
+    if segment is not None:
+        pending = pending.filter(pk__in=segment.order_by().values("pk"))
+    step = ready // LOCK_WORKERS
+    cuts = []
+    for part in range(1, LOCK_WORKERS):
+        cut = pending.values_list("pk", flat=True)[part * step : part * step + 1].first()
+        if cut is not None and (not cuts or cut > cuts[-1]):
+            cuts.append(cut)
+    return cuts
+
+
+def _in_parallel(run: Callable[..., int], cuts: list[int], progress) -> int:
+    """Run `run` over the id ranges (0, c1], (c1, c2], …, (cn, ∞) at once, one thread
+    and database connection each. The ranges are disjoint and each locks rows in id
+    order, so the workers never wait for one another (nor deadlock with another run)."""
+
+    def work(after: int, upto: int | None) -> int:
+        try:
+            return run(after=after, upto=upto, progress=progress)
+        finally:
+            connection.close()
+
+    ranges = list(zip([0, *cuts], [*cuts, None], strict=True))
+    with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="lock") as pool:
+        futures = [pool.submit(work, after, upto) for after, upto in ranges]
+        return sum(future.result() for future in futures)
+
+
+def _serialised(progress: Callable[[int], None]) -> Callable[[int], None]:
+    guard = threading.Lock()
+
+    def report(count: int) -> None:
+        with guard:
+            progress(count)
+
+    return report
 
 
 def lock_orders(
@@ -271,24 +393,20 @@ def lock_orders(
         payment_failed = _charge_saved_cards(scope, actor)
         if payment_failed:
             preview = lock_preview(campaign=campaign, orders=scope)
-    locked = 0
-    last_id = 0
     message = f"Locked by {actor}" if isinstance(actor, str) else "Locked"
-    lock_batch = _lock_batch_postgres if connection.vendor == "postgresql" else _lock_batch
-    while True:
-        with transaction.atomic():
-            ids = lock_batch(scope=scope, after=last_id, actor=actor, message=message)
-            if not ids:
-                break
-            SurveyResponse.objects.filter(
-                pk__in=Order.objects.filter(pk__in=ids, response__isnull=False).values(
-                    "response_id"
-                )
-            ).update(locked_at=timezone.now())
-        locked += len(ids)
-        last_id = ids[-1]
-        if progress is not None:
-            progress(len(ids))
+    run = partial(
+        _lock_range, campaign_id=campaign.pk, segment=orders, actor=actor, message=message
+    )
+    if progress is not None:
+        progress = _serialised(progress)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        bounds = _split(campaign.pk, orders, preview.ready)
+    else:
+        bounds = []
+    if bounds:
+        locked = _in_parallel(run, bounds, progress)
+    else:
+        locked = run(after=0, upto=None, progress=progress)
     return LockResult(
         locked=locked,
         ready=preview.ready,
