@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -36,7 +37,7 @@ from django.utils.translation import gettext as _
 
 from inventory import bom
 from inventory.models import Sku
-from pledges.models import Campaign, Reward
+from pledges.models import Campaign, Pledge, Reward
 from shipping.calculation import compute_quote, load_shipping_table, match_zone
 from shipping.errors import ShippingError
 from shipping.margins import imported_addon_units
@@ -52,6 +53,7 @@ from ..models import (
     ExchangeRate,
     LineSource,
     Order,
+    OrderAddress,
     OrderEvent,
     OrderLine,
     TaxRate,
@@ -300,6 +302,11 @@ ORDER_COLUMNS = (
     "backer__pledges__shipping_paid",
     "backer__pledges__addons_text",
 )
+# Per order, besides ORDER_COLUMNS: its lines and its survey cart as short signatures
+# (what the figures depend on: SKU, quantity, source and line total of each line; offer
+# and units of each cart line), so orders are compared and memoised by two strings and
+# the lines themselves are only parsed for a cart not priced yet.
+BATCH_KEYS = (*ORDER_COLUMNS, "lines", "cart")
 
 
 def open_orders(*, campaign: Campaign):
@@ -309,7 +316,32 @@ def open_orders(*, campaign: Campaign):
     )
 
 
-def _batches(campaign: Campaign, batch_size: int):
+def _line_signature(rows: Iterable[tuple]) -> str:
+    """(sku_id, quantity, source, line_total) rows in line order, as PostgreSQL's
+    string_agg in _batches_postgres writes them."""
+    return " ".join(
+        f"{'' if sku is None else sku}:{quantity}:{source}:{total}"
+        for sku, quantity, source, total in rows
+    )
+
+
+def _parse_lines(signature: str) -> list[tuple]:
+    rows = []
+    for part in signature.split():
+        sku, quantity, source, total = part.split(":")
+        rows.append((int(sku) if sku else None, int(quantity), source, Decimal(total)))
+    return rows
+
+
+def _parse_cart(signature: str) -> dict[int, int]:
+    return {
+        int(offer): int(quantity)
+        for offer, quantity in (part.split(":") for part in signature.split())
+    }
+
+
+def _batches(campaign: Campaign, batch_size: int, with_cart: bool):
+    """The open orders in keyset batches of dicts (BATCH_KEYS). Any database."""
     last = 0
     while True:
         rows = list(
@@ -320,8 +352,112 @@ def _batches(campaign: Campaign, batch_size: int):
         )
         if not rows:
             return
-        yield [dict(zip(ORDER_COLUMNS, row, strict=True)) for row in rows]
+        orders = [dict(zip(ORDER_COLUMNS, row, strict=True)) for row in rows]
+        # The batch's lines by id range (a short statement, unlike 5,000 ids in IN);
+        # lines of orders outside the batch (locked ones) are simply not looked up.
+        lines: dict[int, list] = defaultdict(list)
+        for order_id, *line in (
+            OrderLine.objects.filter(order_id__gte=orders[0]["pk"], order_id__lte=orders[-1]["pk"])
+            .order_by("pk")
+            .values_list("order_id", "sku_id", "quantity", "source", "line_total")
+        ):
+            lines[order_id].append(line)
+        carts: dict[int, list] = defaultdict(list)
+        if with_cart:
+            for response_id, offer_id, quantity in (
+                CartLine.objects.filter(
+                    response_id__in=[o["response_id"] for o in orders if o["response_id"]]
+                )
+                .order_by("offer_id")
+                .values_list("response_id", "offer_id", "quantity")
+            ):
+                carts[response_id].append(f"{offer_id}:{quantity}")
+        for order in orders:
+            order["lines"] = _line_signature(lines.get(order["pk"], ()))
+            order["cart"] = " ".join(carts.get(order["response_id"], ()))
+        yield orders
         last = rows[-1][0]
+
+
+def _batches_postgres(campaign: Campaign, batch_size: int, with_cart: bool):
+    """The same batches from one statement each on PostgreSQL: the order, its address
+    and pledge joined, its lines and cart aggregated into their signatures by the
+    server (a million lines never cross to Python as rows)."""
+    orders_t, lines_t = Order._meta.db_table, OrderLine._meta.db_table
+    address_t, pledge_t = OrderAddress._meta.db_table, Pledge._meta.db_table
+    cart_sql = (
+        f"(SELECT string_agg(c.offer_id || ':' || c.quantity, ' ' ORDER BY c.offer_id) "  # noqa: S608
+        f"FROM {CartLine._meta.db_table} c WHERE c.response_id = o.response_id)"
+        if with_cart
+        else "NULL"
+    )
+    states = ", ".join(["%s"] * len(REPRICEABLE_STATES))
+    # Table names come from the models; every value is a parameter.
+    statement = (
+        "SELECT o.id, o.country, a.country_area, a.postal_code, o.vat_number, "  # noqa: S608
+        "o.reward_id, o.response_id, o.backer_id, o.goods_total, o.shipping_fee, "
+        "o.tax_total, o.total, o.credit_applied, o.paid_total, o.balance_due, o.tax_regime, "
+        "o.tax_collected_at_checkout, o.import_tax_at_delivery, o.ddp, o.reverse_charge, "
+        "o.customs_number, p.shipping_paid, p.addons_text, "
+        "(SELECT string_agg(concat_ws(':', coalesce(l.sku_id::text, ''), l.quantity, "
+        f"l.source, l.line_total), ' ' ORDER BY l.id) FROM {lines_t} l "
+        f"WHERE l.order_id = o.id), {cart_sql} "
+        f"FROM {orders_t} o LEFT JOIN {address_t} a ON a.id = o.address_id "
+        f"LEFT JOIN {pledge_t} p ON p.backer_id = o.backer_id "
+        f"WHERE o.campaign_id = %s AND o.locked_at IS NULL AND o.state IN ({states}) "
+        "AND o.id > %s ORDER BY o.id LIMIT %s"
+    )
+    last = 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(statement, [campaign.pk, *REPRICEABLE_STATES, last, batch_size])
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            orders = [dict(zip(BATCH_KEYS, row, strict=True)) for row in rows]
+            for order in orders:
+                order["lines"] = order["lines"] or ""
+                order["cart"] = order["cart"] or ""
+            yield orders
+            last = rows[-1][0]
+
+
+class _Writer:
+    """Writes batches while the next one is read and priced: on PostgreSQL, outside a
+    transaction, a thread with its own connection (so the server updates one batch on
+    one core while Python prices the next on the other); elsewhere, inline."""
+
+    def __init__(self, *, threaded: bool):
+        self.changed = 0
+        self._pool = ThreadPoolExecutor(max_workers=1) if threaded else None
+        self._pending: Future | None = None
+
+    def write(self, updates: list) -> None:
+        if self._pool is None:
+            self.changed += _write(updates, now=timezone.now())
+            return
+        self._wait()
+        self._pending = self._pool.submit(self._write_in_thread, updates)
+
+    @staticmethod
+    def _write_in_thread(updates: list) -> int:
+        try:
+            return _write(updates, now=timezone.now())
+        finally:
+            connection.close()
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            self.changed += self._pending.result()  # raises the thread's error here
+            self._pending = None
+
+    def close(self) -> int:
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+        return self.changed
 
 
 def reprice_orders(
@@ -346,45 +482,36 @@ def reprice_orders(
     )
     pricer = _Pricer(campaign=campaign, on=on)
     inclusive = pricer.policy.prices_include_tax
-    for orders in _batches(campaign, batch_size):
-        # The batch's lines by id range (a short statement, unlike 5,000 ids in IN);
-        # lines of orders outside the batch (locked ones) are simply not looked up.
-        lines: dict[int, list] = defaultdict(list)
-        for row in OrderLine.objects.filter(
-            order_id__gte=orders[0]["pk"], order_id__lte=orders[-1]["pk"]
-        ).values_list(
-            "order_id", "sku_id", "quantity", "source", "description", "unit_price", "line_total"
-        ):
-            lines[row[0]].append(row)
-        cart: dict[int, dict[int, int]] = defaultdict(dict)
-        if pricer.with_addon_fees:
-            for response_id, offer_id, quantity in CartLine.objects.filter(
-                response_id__in=[o["response_id"] for o in orders if o["response_id"]]
-            ).values_list("response_id", "offer_id", "quantity"):
-                cart[response_id][offer_id] = quantity
-        updates = []
-        for order in orders:
-            result.orders += 1
-            try:
-                new, copy_text = _price(order, lines.get(order["pk"], ()), cart, pricer, inclusive)
-            except (OrdersError, ShippingError, bom.BomError) as exc:
-                result.failed[f"{exc.code}: {exc.message}"] += 1
-                continue
-            if all(new[name] == order[name] for name in new):
-                result.unchanged += 1
-                continue
-            updates.append((order, new, copy_text))
-        if updates and not dry_run:
-            result.changed += _write(updates, now=timezone.now())
-        elif dry_run:
-            result.changed += len(updates)
-        if progress is not None:
-            progress(len(orders))
+    postgres = connection.vendor == "postgresql"
+    batches = _batches_postgres if postgres else _batches
+    writer = _Writer(threaded=postgres and not connection.in_atomic_block)
+    try:
+        for orders in batches(campaign, batch_size, pricer.with_addon_fees):
+            updates = []
+            for order in orders:
+                result.orders += 1
+                try:
+                    new, copy_text = _price(order, pricer, inclusive)
+                except (OrdersError, ShippingError, bom.BomError) as exc:
+                    result.failed[f"{exc.code}: {exc.message}"] += 1
+                    continue
+                if all(new[name] == order[name] for name in new):
+                    result.unchanged += 1
+                    continue
+                updates.append((order, new, copy_text))
+            if dry_run:
+                result.changed += len(updates)
+            elif updates:
+                writer.write(updates)
+            if progress is not None:
+                progress(len(orders))
+    finally:
+        result.changed += writer.close()
     result.seconds = (timezone.now() - started).total_seconds()
     return result
 
 
-def _price(order, order_lines, cart, pricer: _Pricer, inclusive: bool) -> tuple[dict, str]:
+def _price(order, pricer: _Pricer, inclusive: bool) -> tuple[dict, str]:
     """The order's new figures, and the COPY text of those that depend on the cart
     alone. Orders with the same cart, destination and platform payment cost the same:
     computed once, then taken from `pricer.results`."""
@@ -401,13 +528,13 @@ def _price(order, order_lines, cart, pricer: _Pricer, inclusive: bool) -> tuple[
         order["goods_total"],
         order["backer__pledges__shipping_paid"] if pricer.ships else order["shipping_fee"],
         order["backer__pledges__addons_text"] if pricer.with_addon_fees else "",
-        tuple(sorted(cart.get(order["response_id"], {}).items())) if cart else (),
-        tuple(row[1:] for row in order_lines),
+        order["cart"],
+        order["lines"],
     )
     priced = pricer.results.get(key)
     if priced is None:
         try:
-            figures = _price_cart(order, order_lines, cart, pricer, inclusive)
+            figures = _price_cart(order, pricer, inclusive)
             priced = (figures, "\t".join(_copy_value(figures[name]) for name in CART_COLUMNS))
         except (OrdersError, ShippingError, bom.BomError) as exc:
             priced = exc
@@ -419,18 +546,18 @@ def _price(order, order_lines, cart, pricer: _Pricer, inclusive: bool) -> tuple[
     return {**figures, "balance_due": max(figures["total"] - paid_so_far, ZERO)}, copy_text
 
 
-def _price_cart(order, order_lines, cart, pricer: _Pricer, inclusive: bool) -> dict:
+def _price_cart(order, pricer: _Pricer, inclusive: bool) -> dict:
     priced, units, reward_lines = [], [], []
-    for _order_id, sku_id, quantity, source, description, unit_price, line_total in order_lines:
+    for sku_id, quantity, source, line_total in _parse_lines(order["lines"]):
         sku = pricer.skus.get(sku_id) if sku_id is not None else None
         units.append(_Unit(sku, quantity))
         if source == LineSource.REWARD:
             reward_lines.append(sku)
         if line_total > 0:
+            # Only the line total is taxed; the description is not needed for figures.
+            unit_price = line_total / quantity if quantity else line_total
             priced.append(
-                PricedLine(
-                    description, quantity, unit_price, line_total, bool(sku and sku.is_digital)
-                )
+                PricedLine("", quantity, unit_price, line_total, bool(sku and sku.is_digital))
             )
     shipping_fee = order["shipping_fee"]
     if pricer.ships:
@@ -439,7 +566,7 @@ def _price_cart(order, order_lines, cart, pricer: _Pricer, inclusive: bool) -> d
         addon_units: dict[int, int] = {}
         if pricer.with_addon_fees:
             addon_units = dict(imported_addon_units(pricer.catalog, addons_text))
-            for offer_id, quantity in cart.get(order["response_id"], {}).items():
+            for offer_id, quantity in _parse_cart(order["cart"]).items():
                 addon_units[offer_id] = addon_units.get(offer_id, 0) + quantity
         shipping_fee = pricer.shipping_due(order, units, addon_units)
     reward = None
@@ -496,9 +623,8 @@ def _write(updates: list[tuple[dict, dict, str]], *, now) -> int:
     is left alone and gets no event)."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            changed = _update_postgres(updates, now=now)
-        else:
-            changed = _update_one_by_one(updates, now=now)
+            return _update_postgres(updates, now=now)
+        changed = _update_one_by_one(updates, now=now)
         by_id = {order["pk"]: (order, new) for order, new, _text in updates}
         _priced_events(
             [(pk, _figures(by_id[pk][0]), _figures(by_id[pk][1])) for pk in changed], now=now
@@ -514,31 +640,54 @@ def _copy_value(value) -> str:
     return _copy_text(str(value))
 
 
-def _update_postgres(updates, *, now) -> list[int]:
-    """COPY the batch's new values into a temporary table, then one UPDATE … FROM it.
-    The UPDATE re-checks that each order is still open: one locked meanwhile keeps
-    its price."""
+# The event's figures, as _figures writes them: the before values are COPYed next to
+# the new ones (old_*), so the server writes each order's "priced" event itself.
+_FIGURES = ("shipping_fee", "tax_total", "total", "balance_due")
+
+
+def _figures_sql(prefix: str) -> str:
+    return (
+        "jsonb_build_object("
+        + ", ".join(f"'{name}', v.{prefix}{name}::text" for name in _FIGURES)
+        + ")"
+    )
+
+
+def _update_postgres(updates, *, now) -> int:
+    """COPY the batch's new values (and the old figures) into a temporary table, then
+    one statement updates the orders from it and writes their "priced" events. The
+    UPDATE re-checks that each order is still open: one locked meanwhile keeps its
+    price and gets no event."""
     names = [name for name, _type in _SET_COLUMNS]
     text = "".join(
-        f"{order['pk']}\t{copy_text}\t{new['balance_due']}\n" for order, new, copy_text in updates
+        f"{order['pk']}\t{copy_text}\t{new['balance_due']}\t{order['shipping_fee']}\t"
+        f"{order['tax_total']}\t{order['total']}\t{order['balance_due']}\n"
+        for order, new, copy_text in updates
     )
     columns = ", ".join(f"{name} {kind}" for name, kind in _SET_COLUMNS)
+    olds = ", ".join(f"old_{name} numeric" for name in _FIGURES)
     sets = ", ".join(f"{name} = v.{name}" for name in names)
     states = ", ".join(["%s"] * len(REPRICEABLE_STATES))
-    table = Order._meta.db_table
+    table, events = Order._meta.db_table, OrderEvent._meta.db_table
+    message = _("Re-priced after a change of the shipping or tax rates.")
     with connection.cursor() as cursor:
         # Dropped at commit; dropped here too for a caller's outer transaction (tests).
         cursor.execute("DROP TABLE IF EXISTS reprice_batch")
-        cursor.execute(f"CREATE TEMP TABLE reprice_batch (id bigint, {columns}) ON COMMIT DROP")
+        cursor.execute(
+            f"CREATE TEMP TABLE reprice_batch (id bigint, {columns}, {olds}) ON COMMIT DROP"
+        )
         with cursor.copy("COPY reprice_batch FROM STDIN") as copy:
             copy.write(text)
         cursor.execute(
-            f"UPDATE {table} AS o SET {sets}, priced_at = %s, updated_at = %s "  # noqa: S608
-            f"FROM reprice_batch AS v WHERE o.id = v.id AND o.locked_at IS NULL "
-            f"AND o.state IN ({states}) RETURNING o.id",
-            [now, now, *REPRICEABLE_STATES],
+            f"WITH moved AS (UPDATE {table} AS o SET {sets}, priced_at = %s, "  # noqa: S608
+            f"updated_at = %s FROM reprice_batch AS v WHERE o.id = v.id "
+            f"AND o.locked_at IS NULL AND o.state IN ({states}) RETURNING o.id) "
+            f"INSERT INTO {events} (order_id, kind, created_at, actor_label, message, "
+            f"before, after) SELECT v.id, %s, %s, 'system', %s, {_figures_sql('old_')}, "
+            f"{_figures_sql('')} FROM moved JOIN reprice_batch AS v ON v.id = moved.id",
+            [now, now, *REPRICEABLE_STATES, EventKind.PRICED.value, now, message],
         )
-        return sorted(pk for (pk,) in cursor.fetchall())
+        return cursor.rowcount
 
 
 def _update_one_by_one(updates, *, now) -> list[int]:
@@ -554,21 +703,8 @@ def _open_orders_by_pk(pk: int):
 
 
 def _priced_events(rows: Iterable[tuple[int, str, str]], *, now) -> None:
-    """One "priced" event per order, each with its own before/after (COPY on
-    PostgreSQL; `order_events_bulk_create` writes the same figures on every order)."""
-    message = _copy_text(_("Re-priced after a change of the shipping or tax rates."))
-    rows = list(rows)
-    if connection.vendor == "postgresql":
-        head = f"\t{EventKind.PRICED}\t{now.isoformat()}\tsystem\t{message}\t"
-        text = "".join(f"{pk}{head}{before}\t{after}\n" for pk, before, after in rows)
-        columns = "order_id, kind, created_at, actor_label, message, before, after"
-        table = OrderEvent._meta.db_table
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            copy.write(text)
-        return
+    """One "priced" event per order, each with its own before/after (the generic
+    path; on PostgreSQL _update_postgres writes them in its statement)."""
     OrderEvent.objects.bulk_create(
         OrderEvent(
             order_id=pk,
