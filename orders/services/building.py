@@ -87,9 +87,21 @@ def _round(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+_CENTS: dict = {}  # amount -> its text, for the fingerprints of a bulk build
+
+
 def _cents(amount) -> str:
-    # 0, 0.0 and 0.00 are one amount: the fingerprint must not tell them apart.
-    return str(_round(Decimal(amount or 0)))
+    # 0, 0.0 and 0.00 are one amount: the fingerprint must not tell them apart (and
+    # equal amounts are equal keys, so the memo gives each the same text).
+    try:
+        return _CENTS[amount]
+    except KeyError:
+        if len(_CENTS) > 10_000:
+            _CENTS.clear()
+        text = _CENTS[amount] = str(_round(Decimal(amount or 0)))
+        return text
+    except TypeError:  # not hashable
+        return str(_round(Decimal(amount or 0)))
 
 
 def survey_address_fields(address: dict | None) -> dict[str, str]:
@@ -393,17 +405,18 @@ def _missing_detail(lines: list[PlannedLine]) -> str:
     return "; ".join(parts)
 
 
-def plan_order(*, inp: BuildInput, catalog: bom.Catalog, rules: Rules) -> OrderPlan:
-    """What the order of `inp` should look like. No queries."""
-    survey_address = inp.survey_address
-    if survey_address:
-        address, source = survey_address, AddressSource.SURVEY
-    else:
-        address, source = inp.pledge_address, AddressSource.IMPORT
-    country = (
-        (address.get("country") if address else "") or inp.survey_country or inp.pledge_country
-    ).upper()
-    choices = valid_choices(catalog, inp.choices)
+def _goals_met(catalog: bom.Catalog, pledged_at) -> tuple[bool, ...]:
+    """Which of the map's stretch-goal deadlines a pledge date meets: all `explode`
+    reads of the date."""
+    return tuple(
+        goal.pledged_before is None or (pledged_at is not None and pledged_at < goal.pledged_before)
+        for goal in catalog.goals
+    )
+
+
+def _plan_lines(
+    *, inp: BuildInput, catalog: bom.Catalog, country: str, choices: dict[int, list[int]]
+) -> list[PlannedLine]:
     addons = [(o, q) for o, q, _p in inp.cart]
     bom_lines = bom.explode(
         catalog=catalog,
@@ -435,6 +448,46 @@ def plan_order(*, inp: BuildInput, catalog: bom.Catalog, rules: Rules) -> OrderP
             regional_opt_outs=inp.regional_opt_outs,
         )
         lines = _priced_addons(lines, len(before), catalog, inp.cart)
+    return lines
+
+
+def plan_order(
+    *, inp: BuildInput, catalog: bom.Catalog, rules: Rules, lines_memo: dict | None = None
+) -> OrderPlan:
+    """What the order of `inp` should look like. No queries.
+
+    `lines_memo` (a dict kept over many plans of one catalog) shares the lines of
+    pledges that explode alike: most backers of a campaign share a handful of carts.
+    The memoised list is the same object in each plan that uses it: never change it."""
+    survey_address = inp.survey_address
+    if survey_address:
+        address, source = survey_address, AddressSource.SURVEY
+    else:
+        address, source = inp.pledge_address, AddressSource.IMPORT
+    country = (
+        (address.get("country") if address else "") or inp.survey_country or inp.pledge_country
+    ).upper()
+    choices = valid_choices(catalog, inp.choices)
+    if lines_memo is None:
+        lines = _plan_lines(inp=inp, catalog=catalog, country=country, choices=choices)
+        missing = _missing_detail(lines)
+    else:
+        # Everything `explode` and the add-on prices read, and nothing else.
+        key = (
+            inp.reward_id,
+            country,
+            _goals_met(catalog, inp.pledged_at),
+            tuple((group, tuple(options)) for group, options in sorted(choices.items())),
+            tuple((int(o), int(q), Decimal(p)) for o, q, p in inp.cart),
+            inp.addons_text,
+            tuple(inp.regional_opt_outs),
+            inp.currency,
+        )
+        hit = lines_memo.get(key)
+        if hit is None:
+            lines = _plan_lines(inp=inp, catalog=catalog, country=country, choices=choices)
+            hit = lines_memo[key] = (lines, _missing_detail(lines))
+        lines, missing = hit
 
     goods = _round(inp.reward_due + inp.addons_total)
     # Tax-inclusive prices already hold the tax: the total does not add it again.
@@ -443,7 +496,6 @@ def plan_order(*, inp: BuildInput, catalog: bom.Catalog, rules: Rules) -> OrderP
     balance = max(ZERO, total - credit_applied - inp.paid_total)
 
     holds: dict[str, str] = {}
-    missing = _missing_detail(lines)
     if missing:
         holds[HoldReason.MISSING_CHOICE] = missing
     # With "charge at lock" the balance is taken from the saved card when the order

@@ -21,9 +21,11 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -33,6 +35,7 @@ from surveys.models import CartLine, SurveyResponse
 
 from ..errors import OrdersError
 from ..models import (
+    ADDRESS_FIELDS,
     BACKER_EDITABLE,
     TRANSITIONS,
     AddressSource,
@@ -81,6 +84,10 @@ _PLEDGE_FIELDS = (
     "shipping_country",
     "shipping_phone",
 )
+_PLEDGE_KEYS = tuple((name, f"pledges__{name}") for name in _PLEDGE_FIELDS)
+# Whether the survey was completed / paid, as booleans (PostgreSQL need not send dates).
+_COMPLETED = ExpressionWrapper(Q(completed_at__isnull=False), output_field=BooleanField())
+_PAID = ExpressionWrapper(Q(paid_at__isnull=False), output_field=BooleanField())
 _RESPONSE_FIELDS = (
     "pk",
     "backer_id",
@@ -90,8 +97,8 @@ _RESPONSE_FIELDS = (
     "address",
     "address_country",
     "vat_number",
-    "completed_at",
-    "paid_at",
+    _COMPLETED,
+    _PAID,
     "credit",
     "addons_total",
     "shipping_total",
@@ -241,17 +248,34 @@ def _backer_batches(campaign_id: int, batch_size: int):
         yield rows
 
 
-def _inputs(campaign_id: int, currency: str, backers: list[dict], paid: dict[int, Decimal]):
-    ids = [b["pk"] for b in backers]
-    responses = {
-        r["backer_id"]: r
-        for r in SurveyResponse.objects.filter(backer_id__in=ids, is_test=False)
-        .order_by("pk")
-        .values(*_RESPONSE_FIELDS)
+def _inputs(
+    campaign_id: int,
+    currency: str,
+    backers: list[dict],
+    paid: dict[int, Decimal],
+    after: int,
+):
+    """The BuildInput of each backer of a batch (None: neither pledge nor response).
+    Responses and carts are read by the batch's key range (backer ids after `after`
+    up to the last one), a join instead of a list of thousands of ids."""
+    last = backers[-1]["pk"]
+    in_batch = {
+        "backer__campaign_id": campaign_id,
+        "backer_id__gt": after,
+        "backer_id__lte": last,
     }
+    responses = {}
+    for row in (
+        SurveyResponse.objects.filter(is_test=False, **in_batch)
+        .order_by("pk")
+        .values_list(*_RESPONSE_FIELDS)
+    ):
+        responses[row[1]] = row
     carts: dict[int, list] = defaultdict(list)
     for response_id, offer_id, quantity, price in (
-        CartLine.objects.filter(response_id__in=[r["pk"] for r in responses.values()])
+        CartLine.objects.filter(
+            response__is_test=False, **{f"response__{k}": v for k, v in in_batch.items()}
+        )
         .order_by("pk")
         .values_list("response_id", "offer_id", "quantity", "unit_price")
     ):
@@ -263,7 +287,7 @@ def _inputs(campaign_id: int, currency: str, backers: list[dict], paid: dict[int
             continue
         values = {}
         if backer["pledges__id"] is not None:
-            pledge = {name: backer[f"pledges__{name}"] for name in _PLEDGE_FIELDS}
+            pledge = {name: backer[key] for name, key in _PLEDGE_KEYS}
             values.update(
                 reward_id=pledge["reward_id"],
                 pledged_at=pledge["pledged_at"],
@@ -273,22 +297,39 @@ def _inputs(campaign_id: int, currency: str, backers: list[dict], paid: dict[int
                 pledge_country=str(pledge["shipping_country"] or "").upper(),
             )
         if response is not None:
+            (
+                response_id,
+                _backer,
+                language,
+                choices,
+                opt_outs,
+                address,
+                address_country,
+                vat_number,
+                completed,
+                paid_,
+                credit,
+                addons_total,
+                shipping_total,
+                tax_total,
+                reward_due,
+            ) = response
             values.update(
-                response_id=response["pk"],
-                completed=response["completed_at"] is not None,
-                paid=response["paid_at"] is not None,
-                language=response["language"] or "en",
-                choices=dict(response["choices"] or {}),
-                regional_opt_outs=tuple(response["regional_opt_outs"] or ()),
-                cart=tuple(carts.get(response["pk"], ())),
-                survey_address=survey_address_fields(response["address"]),
-                survey_country=(response["address_country"] or "").upper(),
-                vat_number=response["vat_number"],
-                credit=response["credit"],
-                addons_total=response["addons_total"],
-                shipping_total=response["shipping_total"],
-                tax_total=response["tax_total"],
-                reward_due=response["reward_due"],
+                response_id=response_id,
+                completed=completed,
+                paid=paid_,
+                language=language or "en",
+                choices=dict(choices or {}),
+                regional_opt_outs=tuple(opt_outs or ()),
+                cart=tuple(carts.get(response_id, ())),
+                survey_address=survey_address_fields(address),
+                survey_country=(address_country or "").upper(),
+                vat_number=vat_number,
+                credit=credit,
+                addons_total=addons_total,
+                shipping_total=shipping_total,
+                tax_total=tax_total,
+                reward_due=reward_due,
             )
         yield (
             backer["pk"],
@@ -516,11 +557,310 @@ def _create(batch: _Batch, entries: list[_Entry]) -> None:
         )
 
 
+# --- the PostgreSQL path: COPY text, each distinct line block formatted once ------
+
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_ORDER_ID = "\x00"  # stands for the order id in a memoised block (text never holds NUL)
+
+
+class _Raw(str):
+    """A value already in COPY text form."""
+
+
+def _text(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if type(value) is _Raw:
+        return value
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPE)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str).translate(_COPY_ESCAPE)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Money):
+        return str(value.amount)
+    return str(value)
+
+
+class _Copy:
+    """Rows of one model as COPY text lines, every column (but `id` unless `with_id`)
+    with the model's defaults unless given."""
+
+    def __init__(self, model, *, with_id: bool = False):
+        fields = [f for f in model._meta.concrete_fields if with_id or f.attname != "id"]
+        self.table = model._meta.db_table
+        self.columns = [f.column for f in fields]
+        self.at = {f.attname: i for i, f in enumerate(fields)}
+        blank = model()
+        self.template = [_text(getattr(blank, f.attname)) for f in fields]
+        self.lines: list[str] = []
+
+    def row(self, values: dict) -> str:
+        row = self.template.copy()
+        at = self.at
+        for name, value in values.items():
+            row[at[name]] = _text(value)
+        return "\t".join(row) + "\n"
+
+    def add(self, **values) -> None:
+        self.lines.append(self.row(values))
+
+    def write(self, lines: list[str] | None = None) -> int:
+        if lines is None:
+            lines, self.lines = self.lines, []
+        if not lines:
+            return 0
+        sql = f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for start in range(0, len(lines), 2000):
+                copy.write("".join(lines[start : start + 2000]))
+        return len(lines)
+
+
+@dataclass
+class _Block:
+    """What a build writes alike for every order with one (memoised) list of lines."""
+
+    lines: list  # the list itself, so its id stays this block's key
+    text: str  # the OrderLine rows, the order id as _ORDER_ID
+    count: int
+    weight: int
+    created_after: _Raw  # the `created` event's after, as COPY text
+
+
+def _block(memo: dict, plan: OrderPlan, line_copy: _Copy) -> _Block:
+    key = (id(plan.lines), plan.currency)
+    block = memo.get(key)
+    if block is not None and block.lines is plan.lines:
+        return block
+    currency = plan.currency
+    rows = [
+        line_copy.row(
+            {
+                "order_id": _Raw(_ORDER_ID),
+                "position": position,
+                "sku_id": line.sku_id,
+                "sku_code": line.sku_code,
+                "description": line.description,
+                "quantity": line.quantity,
+                "source": line.source,
+                "detail": line.detail,
+                "unit_weight_g": line.unit_weight_g,
+                "customs_value_currency": line.customs_currency,
+                "customs_value": line.customs_value,
+                "hs_code": line.hs_code,
+                "country_of_origin": line.country_of_origin,
+                "unit_price_currency": currency,
+                "unit_price": line.unit_price,
+                "line_total_currency": currency,
+                "line_total": line.line_total,
+            }
+        )
+        for position, line in enumerate(plan.lines, start=1)
+    ]
+    block = memo[key] = _Block(
+        lines=plan.lines,
+        text="".join(rows),
+        count=len(rows),
+        weight=_weight(plan),
+        created_after=_Raw(_text({"lines": [line.summary() for line in plan.lines]})),
+    )
+    return block
+
+
+def _s(value: str) -> str:
+    return value.translate(_COPY_ESCAPE) if value else ""
+
+
+def _n(value) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _create_copy(batch: _Batch, entries: list[_Entry], memo: dict) -> None:
+    """`_create` for PostgreSQL: the same rows, as COPY text with ids reserved up front.
+    Per order only its own values are formatted; the rest comes from templates."""
+    if not entries:
+        return
+    first_number = take_order_numbers(campaign_id=batch.campaign_id, count=len(entries))
+    order_ids = _reserve_ids(Order, len(entries))
+    address_ids = iter(_reserve_ids(OrderAddress, sum(1 for e in entries if e.plan.address)))
+    copies = memo.setdefault("copies", {})
+    for model in (Order, OrderAddress, OrderLine, OrderHold, OrderEvent):
+        if model not in copies:
+            copies[model] = _Copy(model, with_id=model in (Order, OrderAddress))
+    orders, addresses, lines, holds, events = (
+        copies[m] for m in (Order, OrderAddress, OrderLine, OrderHold, OrderEvent)
+    )
+    blocks = memo.setdefault("blocks", {})
+    labels = memo.setdefault("labels", {})
+    now = _Raw(_text(batch.now))
+    actor = ACTOR_LABEL
+    result = batch.result
+
+    # Orders: one template per currency and tax treatment, the batch's constants in it.
+    o = orders.at
+    templates: dict[tuple, list[str]] = {}
+
+    def order_template(currency: str, include_tax: bool) -> list[str]:
+        row = orders.template.copy()
+        constants = {
+            "campaign_id": batch.campaign_id,
+            "state_changed_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "currency": currency,
+            "prices_include_tax": include_tax,
+        }
+        for name in o:
+            if name.endswith("_currency"):
+                constants[name] = currency
+        for name, value in constants.items():
+            row[o[name]] = _text(value)
+        return row
+
+    i_id, i_backer, i_response, i_number = o["id"], o["backer_id"], o["response_id"], o["number"]
+    i_state, i_submitted, i_email, i_name = o["state"], o["submitted_at"], o["email"], o["name"]
+    i_language, i_reward, i_address, i_country = (
+        o["language"],
+        o["reward_id"],
+        o["address_id"],
+        o["country"],
+    )
+    i_vat, i_weight, i_fingerprint = o["vat_number"], o["weight_g"], o["build_fingerprint"]
+    money_at = [
+        (o[name], name)
+        for name in (
+            "pledge_amount",
+            "credit",
+            "goods_total",
+            "shipping_fee",
+            "tax_total",
+            "total",
+            "credit_applied",
+            "balance_due",
+        )
+    ]
+    # Events: the columns after order_id are the same for every `created` event of a block.
+    e = events.at
+    event_base = events.template.copy()
+    event_base[e["created_at"]] = now
+    event_base[e["actor_label"]] = _s(actor)
+    i_event_order, i_kind, i_message, i_after = (
+        e["order_id"],
+        e["kind"],
+        e["message"],
+        e["after"],
+    )
+    created_base = event_base.copy()
+    created_base[i_kind] = _s(EventKind.CREATED)
+    created_base[i_message] = _s("Built from the pledge and the survey.")
+    address_base = event_base.copy()
+    address_base[i_kind] = _s(EventKind.ADDRESS)
+    a = addresses.at
+    address_row = addresses.template.copy()
+    address_row[a["version"]] = "1"
+    address_row[a["created_at"]] = now
+    address_row[a["status"]] = _s(AddressStatus.UNCHECKED)
+    address_at = [(a[name], name) for name in ADDRESS_FIELDS]
+    i_aid, i_aorder, i_source = a["id"], a["order_id"], a["source"]
+
+    order_rows, address_rows, event_rows, line_rows = [], [], [], []
+    for offset, entry in enumerate(entries):
+        plan, inp = entry.plan, entry.inp
+        order_id = order_ids[offset]
+        oid = str(order_id)
+        block = _block(blocks, plan, lines)
+        state = _target_state(plan, set(plan.holds))
+        address_id = next(address_ids) if plan.address else None
+        key = (plan.currency, plan.prices_include_tax)
+        base = templates.get(key)
+        if base is None:
+            base = templates[key] = order_template(*key)
+        row = base.copy()
+        row[i_id] = oid
+        row[i_backer] = str(inp.backer_id)
+        row[i_response] = _n(inp.response_id)
+        row[i_number] = str(first_number + offset)
+        row[i_state] = state
+        row[i_submitted] = now if state != OrderState.DRAFT else "\\N"
+        row[i_email] = _s(inp.email)
+        row[i_name] = _s(inp.name[:300])
+        row[i_language] = _s(inp.language)
+        row[i_reward] = _n(inp.reward_id)
+        row[i_address] = _n(address_id)
+        row[i_country] = _s(plan.country)
+        row[i_vat] = _s(inp.vat_number)
+        row[i_weight] = str(block.weight)
+        row[i_fingerprint] = entry.fingerprint
+        for index, name in money_at:
+            row[index] = str(getattr(plan, name))
+        order_rows.append("\t".join(row))
+
+        created = created_base.copy()
+        created[i_event_order] = oid
+        created[i_after] = block.created_after
+        event_rows.append("\t".join(created))
+        line_rows.append(block.text.replace(_ORDER_ID, oid))
+        result.lines_written += block.count
+        if address_id is not None:
+            row = address_row.copy()
+            row[i_aid] = str(address_id)
+            row[i_aorder] = oid
+            row[i_source] = plan.address_source
+            fields = plan.address
+            for index, name in address_at:
+                row[index] = _s(fields[name])
+            address_rows.append("\t".join(row))
+            result.addresses_written += 1
+            label = labels.get(plan.address_source)
+            if label is None:
+                label = labels[plan.address_source] = _s(
+                    f"Address version 1 ({AddressSource(plan.address_source).label})."
+                )
+            row = address_base.copy()
+            row[i_event_order] = oid
+            row[i_message] = label
+            row[i_after] = _text(fields)
+            event_rows.append("\t".join(row))
+        for reason, detail in plan.holds.items():
+            holds.add(order_id=order_id, reason=reason, detail=detail, opened_at=now)
+            result.holds_opened += 1
+            label = HoldReason(reason).label
+            events.add(
+                order_id=order_id,
+                kind=EventKind.HOLD_OPENED,
+                created_at=now,
+                actor_label=actor,
+                message=f"{label}: {detail}" if detail else label,
+                after={"reason": reason, "detail": detail},
+            )
+    orders.write([row + "\n" for row in order_rows])
+    addresses.write([row + "\n" for row in address_rows])
+    lines.write(line_rows)
+    holds.write()
+    events.write([row + "\n" for row in event_rows] + events.lines)
+    events.lines = []
+    result.created += len(entries)
+
+
 def _update(batch: _Batch, entries: list[_Entry]) -> None:
     """Rewrite what differs in existing orders: fields, lines, address, holds, state."""
     if not entries:
         return
     ids = [e.order["pk"] for e in entries]
+    # Read here, for the changed orders only (the unchanged many need no dates).
+    dates = {
+        pk: (changed_at, submitted_at)
+        for pk, changed_at, submitted_at in Order.objects.filter(pk__in=ids).values_list(
+            "pk", "state_changed_at", "submitted_at"
+        )
+    }
     stored_lines: dict[int, list] = defaultdict(list)
     for line in OrderLine.objects.filter(order_id__in=ids).order_by("order_id", "position", "pk"):
         stored_lines[line.order_id].append(line)
@@ -558,8 +898,8 @@ def _update(batch: _Batch, entries: list[_Entry]) -> None:
             "address_id": stored["address_id"],
             "address_status": stored["address_status"],
             "state": stored["state"],
-            "state_changed_at": stored["state_changed_at"],
-            "submitted_at": stored["submitted_at"],
+            "state_changed_at": dates[order_id][0],
+            "submitted_at": dates[order_id][1],
             "updated_at": batch.now,
         }
         # lines
@@ -662,12 +1002,25 @@ def build_orders(
     catalog_hash = catalog_digest(catalog)
     rules = rules_of(campaign_id=campaign.pk)
     currency = campaign.currency
+    lines_memo: dict = {}
+    fast = connection.vendor == "postgresql"
+    copy_memo: dict = {}
+    # Orders others were merged into (their plan spans orders): one query for the build.
+    in_merges = set(
+        Order.objects.filter(campaign_id=campaign.pk, merged_into_id__isnull=False)
+        .values_list("merged_into_id", flat=True)
+        .distinct()
+    )
+    after = 0
     for backers in _backer_batches(campaign.pk, batch_size):
-        ids = [b["pk"] for b in backers]
+        last = backers[-1]["pk"]
         existing = {
             row["backer_id"]: row
             for row in Order.objects.filter(
-                campaign_id=campaign.pk, kind="standard", backer_id__in=ids
+                campaign_id=campaign.pk,
+                kind="standard",
+                backer_id__gt=after,
+                backer_id__lte=last,
             ).values(
                 "pk",
                 "backer_id",
@@ -677,18 +1030,11 @@ def build_orders(
                 "merged_into_id",
                 "address_id",
                 "address_status",
-                "state_changed_at",
-                "submitted_at",
             )
         }
-        in_merges = set(
-            Order.objects.filter(merged_into_id__in=[o["pk"] for o in existing.values()])
-            .values_list("merged_into_id", flat=True)
-            .distinct()
-        )
         paid = {b: o["paid_total"] for b, o in existing.items()}
         new, changed, one_by_one = [], [], []
-        for backer_id, inp in _inputs(campaign.pk, currency, backers, paid):
+        for backer_id, inp in _inputs(campaign.pk, currency, backers, paid, after):
             result.backers += 1
             if inp is None:
                 result.skipped += 1
@@ -705,16 +1051,21 @@ def build_orders(
                 result.unchanged += 1
                 continue
             try:
-                plan = plan_order(inp=inp, catalog=catalog, rules=rules)
+                plan = plan_order(inp=inp, catalog=catalog, rules=rules, lines_memo=lines_memo)
             except bom.BomError as exc:
                 result.errors.append(f"backer {backer_id}: {exc.message}")
                 continue
             (new if order is None else changed).append(_Entry(inp, plan, digest, order))
-        with transaction.atomic():
-            batch = _Batch(campaign.pk, result)
-            _create(batch, new)
-            _update(batch, changed)
-            _flush(batch)
+        after = last
+        if new or changed:
+            with transaction.atomic():
+                batch = _Batch(campaign.pk, result)
+                if fast:
+                    _create_copy(batch, new, copy_memo)
+                else:
+                    _create(batch, new)
+                _update(batch, changed)
+                _flush(batch)
         for backer_id in one_by_one:
             try:
                 build_order_for_backer(backer=Backer(pk=backer_id), actor=ACTOR_LABEL)
