@@ -66,5 +66,21 @@ class Migration(migrations.Migration):
                 name="orderevent_actor",
             ),
         ),
+        migrations.AddIndex(
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("merged_into__isnull", False)),
+                fields=["merged_into"],
+                name="order_merged_into",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("original__isnull", False)),
+                fields=["original"],
+                name="order_original",
+            ),
+        ),
         migrations.RunPython(_fillfactor(50), _fillfactor(80)),
     ]

@@ -172,6 +172,18 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["campaign", "state", "id"], name="order_campaign_state"),
             models.Index(fields=["campaign", "country"], name="order_campaign_country"),
+            # Deleting an order checks that no order was merged into it or replaces it;
+            # partial indexes make that a lookup and cost nothing to the other orders.
+            models.Index(
+                fields=["merged_into"],
+                condition=models.Q(merged_into__isnull=False),
+                name="order_merged_into",
+            ),
+            models.Index(
+                fields=["original"],
+                condition=models.Q(original__isnull=False),
+                name="order_original",
+            ),
         ]
 
     def __str__(self):
