@@ -68,6 +68,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="order",
+            index=models.Index(fields=["address"], name="order_address"),
+        ),
+        migrations.AddIndex(
+            model_name="order",
             index=models.Index(
                 condition=models.Q(("merged_into__isnull", False)),
                 fields=["merged_into"],

@@ -172,8 +172,10 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["campaign", "state", "id"], name="order_campaign_state"),
             models.Index(fields=["campaign", "country"], name="order_campaign_country"),
-            # Deleting an order checks that no order was merged into it or replaces it;
-            # partial indexes make that a lookup and cost nothing to the other orders.
+            # Deleting an order (or an address version) checks that no order points at
+            # it: these make that a lookup instead of a scan of the table per row; the
+            # partial ones cost nothing to the orders that point nowhere.
+            models.Index(fields=["address"], name="order_address"),
             models.Index(
                 fields=["merged_into"],
                 condition=models.Q(merged_into__isnull=False),
