@@ -3,7 +3,13 @@
 An order-level field reads the order row (one `values_list` tuple per order, plus
 the tags and item count added per batch); a line-level field reads one order line.
 Text fields a backer or creator typed are made formula-safe here, once, so every
-writer (CSV, XLSX) gets harmless cells; numbers stay numbers."""
+writer (CSV, XLSX) gets harmless cells; numbers stay numbers.
+
+Each field also carries its cell as a PostgreSQL expression (`Field.expression`),
+text exactly as the Python writer prints it: orders.exports.pgcopy writes the CSV with
+COPY from these. They read the aliases `o` (order), `a` (its current address), `r`
+(reward), `s.lines` (the street's lines), `g.tags` and `q.items` (per-order
+aggregates) and `l` (the line)."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pledges.exports import safe_cell
+from pledges.exports import FORMULA_STARTS, safe_cell
 
 from ..models import ExportLayout
 
@@ -98,6 +104,35 @@ LINE_TEXT = frozenset({"sku_code", "description", "hs_code", "detail"})
 
 GRAMS_PER_OUNCE = 28.349523125
 
+# What str.strip() and str.splitlines() take for white space and line breaks, for
+# the SQL twins of the street lines (Unicode has no white space past U+3000).
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+LINE_BREAKS = "".join(c for c in WHITESPACE if len(f"a{c}b".splitlines()) == 2)
+
+
+# The first characters safe_cell neutralises, as code points: ascii() of the first
+# character against integers is the cheapest test PostgreSQL has (no collation).
+FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
+
+
+def safe_sql(expr: str) -> str:
+    """The SQL twin of pledges.exports.safe_cell (NULL stays NULL: an empty cell)."""
+    return f"CASE WHEN ascii({expr}) IN ({FORMULA_CODES}) THEN '''' || {expr} ELSE {expr} END"
+
+
+def _column_sql(name: str) -> str:
+    """The SQL column of an ORDER_COLUMNS name."""
+    relation, _, column = name.rpartition("__")
+    return {"": "o", "address": "a", "reward": "r"}[relation] + "." + column
+
+
+def _order_sql(name: str) -> str:
+    return safe_sql(_column_sql(name)) if name in ORDER_TEXT else _column_sql(name)
+
+
+def _line_sql(name: str) -> str:
+    return safe_sql(f"l.{name}") if name in LINE_TEXT else f"l.{name}"
+
 
 @dataclass(frozen=True)
 class Field:
@@ -110,6 +145,21 @@ class Field:
     get: int | Callable
     # The columns a computed cell reads (a picked one reads its own).
     needs: tuple[str, ...] = ()
+    # The cell in PostgreSQL, for a computed cell (a picked one's comes from its column).
+    sql: str = ""
+
+    @property
+    def expression(self) -> str:
+        """The cell as a PostgreSQL expression (see the module's docstring)."""
+        if self.sql:
+            return self.sql
+        if self.level == LINE:
+            return _line_sql(LINE_COLUMNS[self.get])
+        if self.get == ORDER_AT["tags"]:
+            return safe_sql("g.tags")
+        if self.get == ORDER_AT["item_count"]:
+            return "coalesce(q.items, 0)"
+        return _order_sql(ORDER_COLUMNS[self.get])
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -163,6 +213,10 @@ def _when(name: str) -> Callable:
     return lambda row: row[index].strftime("%Y-%m-%d %H:%M:%S") if row[index] else ""
 
 
+def _when_sql(column: str) -> str:
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+
+
 def _yes_no(name: str) -> Callable:
     index = ORDER_AT[name]
     return lambda row: "yes" if row[index] else "no"
@@ -190,18 +244,50 @@ FIELD_LIST: tuple[Field, ...] = (
     Field("order_number", "Order number", ORDER, _order("number")),
     Field("backer_name", "Backer name", ORDER, _order("name")),
     Field("backer_email", "Email", ORDER, _order("email")),
-    Field("recipient", "Recipient", ORDER, _recipient, ("address__name", "name")),
+    Field(
+        "recipient",
+        "Recipient",
+        ORDER,
+        _recipient,
+        ("address__name", "name"),
+        f"coalesce(nullif({safe_sql('a.name')}, ''), {safe_sql('o.name')})",
+    ),
     Field("company", "Company", ORDER, _order("address__company")),
-    Field("street_address", "Street address", ORDER, _street, STREET),
-    Field("address_line1", "Address line 1", ORDER, _street_line(0), STREET),
-    Field("address_line2", "Address line 2", ORDER, _street_line(1), STREET),
-    Field("address_line3", "Address line 3", ORDER, _street_line(2), STREET),
+    Field(
+        "street_address",
+        "Street address",
+        ORDER,
+        _street,
+        STREET,
+        safe_sql("array_to_string(s.lines, ', ')"),
+    ),
+    Field(
+        "address_line1", "Address line 1", ORDER, _street_line(0), STREET, safe_sql("s.lines[1]")
+    ),
+    Field(
+        "address_line2", "Address line 2", ORDER, _street_line(1), STREET, safe_sql("s.lines[2]")
+    ),
+    Field(
+        "address_line3",
+        "Address line 3",
+        ORDER,
+        _street_line(2),
+        STREET,
+        safe_sql("array_to_string(s.lines[3:], ', ')"),
+    ),
     Field("city", "City", ORDER, _order("address__city")),
     Field("city_area", "District", ORDER, _order("address__city_area")),
     Field("region", "Region / state", ORDER, _order("address__country_area")),
     Field("postal_code", "Postal code", ORDER, _order("address__postal_code")),
     Field("sorting_code", "Sorting code", ORDER, _order("address__sorting_code")),
-    Field("country", "Country", ORDER, _country, ("address__country", "country")),
+    Field(
+        "country",
+        "Country",
+        ORDER,
+        _country,
+        ("address__country", "country"),
+        "coalesce(nullif(a.country, ''), o.country)",
+    ),
     Field("phone", "Phone", ORDER, _order("address__phone")),
     Field("language", "Language", ORDER, _order("language")),
     Field("reward", "Reward", ORDER, _order("reward__title")),
@@ -210,7 +296,14 @@ FIELD_LIST: tuple[Field, ...] = (
     Field("tags", "Tags", ORDER, _order("tags")),
     Field("item_count", "Items", ORDER, _order("item_count")),
     Field("order_weight_g", "Order weight (g)", ORDER, _order("weight_g")),
-    Field("order_weight_kg", "Order weight (kg)", ORDER, _kg, ("weight_g",)),
+    Field(
+        "order_weight_kg",
+        "Order weight (kg)",
+        ORDER,
+        _kg,
+        ("weight_g",),
+        "(o.weight_g::numeric / 1000)::numeric(20, 3)",
+    ),
     Field("goods_total", "Goods total", ORDER, _order("goods_total")),
     Field("shipping_fee", "Shipping paid", ORDER, _order("shipping_fee")),
     Field("tax_total", "Tax", ORDER, _order("tax_total")),
@@ -220,16 +313,53 @@ FIELD_LIST: tuple[Field, ...] = (
     Field("currency", "Currency", ORDER, _order("currency")),
     Field("customs_number", "IOSS / customs number", ORDER, _order("customs_number")),
     Field("tax_regime", "Tax regime", ORDER, _order("tax_regime")),
-    Field("ddp", "Delivered duty paid", ORDER, _yes_no("ddp"), ("ddp",)),
+    Field(
+        "ddp",
+        "Delivered duty paid",
+        ORDER,
+        _yes_no("ddp"),
+        ("ddp",),
+        "CASE WHEN o.ddp THEN 'yes' ELSE 'no' END",
+    ),
     Field("vat_number", "VAT number", ORDER, _order("vat_number")),
-    Field("order_date", "Order date", ORDER, _when("submitted_at"), ("submitted_at",)),
-    Field("locked_at", "Locked at", ORDER, _when("locked_at"), ("locked_at",)),
+    Field(
+        "order_date",
+        "Order date",
+        ORDER,
+        _when("submitted_at"),
+        ("submitted_at",),
+        _when_sql("o.submitted_at"),
+    ),
+    Field(
+        "locked_at",
+        "Locked at",
+        ORDER,
+        _when("locked_at"),
+        ("locked_at",),
+        _when_sql("o.locked_at"),
+    ),
     Field("sku", "SKU", LINE, _line("sku_code")),
     Field("description", "Description", LINE, _line("description")),
     Field("quantity", "Quantity", LINE, _line("quantity")),
     Field("unit_weight_g", "Unit weight (g)", LINE, _line("unit_weight_g")),
-    Field("unit_weight_oz", "Unit weight (oz)", LINE, _unit_oz, ("unit_weight_g",)),
-    Field("line_weight_g", "Line weight (g)", LINE, _line_weight, ("unit_weight_g", "quantity")),
+    Field(
+        "unit_weight_oz",
+        "Unit weight (oz)",
+        LINE,
+        _unit_oz,
+        ("unit_weight_g",),
+        # The same float division; PostgreSQL's float8 → numeric keeps 15 digits, which
+        # rounds to the cents Python prints for any weight under 2.8 t (the test sweeps).
+        f"round((l.unit_weight_g / {GRAMS_PER_OUNCE!r}::float8)::numeric, 2)",
+    ),
+    Field(
+        "line_weight_g",
+        "Line weight (g)",
+        LINE,
+        _line_weight,
+        ("unit_weight_g", "quantity"),
+        "l.unit_weight_g::bigint * l.quantity",
+    ),
     Field("customs_value", "Customs value (unit)", LINE, _line("customs_value")),
     Field(
         "customs_value_total",
@@ -237,6 +367,7 @@ FIELD_LIST: tuple[Field, ...] = (
         LINE,
         _customs_total,
         ("customs_value", "quantity"),
+        "l.customs_value * l.quantity",
     ),
     Field("hs_code", "HS code", LINE, _line("hs_code")),
     Field("origin", "Country of origin", LINE, _line("country_of_origin")),

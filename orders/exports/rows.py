@@ -5,7 +5,10 @@ with the number of batches, not of orders.
 Speed: typed text is made formula-safe by the database as it is read (a CASE on the
 first character, the same rule as pledges.exports.safe_cell), and a row is one
 itemgetter over the order's cells followed by the line's, so a line costs a tuple
-concatenation rather than a Python call per cell."""
+concatenation rather than a Python call per cell.
+
+An export hands its writers an ExportRows: tuples for any writer (XLSX, and CSV on
+SQLite), or, through `csv_chunks()`, the CSV straight from PostgreSQL's COPY."""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from .fields import (
     ORDER_TEXT,
     ColumnTemplate,
 )
+from .pgcopy import copy_csv_chunks, copy_supported
+from .writers import BOM, row_csv_chunks
 
 BATCH = 2000
 
@@ -161,3 +166,45 @@ def export_rows(
                 yield (*pick(full), *counts)
             else:
                 yield pick(full)
+
+
+class ExportRows:
+    """The rows of an export, for any writer: iterating gives the header, then the rows
+    as tuples (export_rows); `csv_chunks()` gives the CSV text, BOM first, which on
+    PostgreSQL comes straight from one COPY (orders.exports.pgcopy) with the same
+    bytes. Either way `finished(row count)` runs when the rows run out."""
+
+    def __init__(
+        self,
+        *,
+        template: ColumnTemplate,
+        orders: QuerySet[Order],
+        batch_id: int,
+        finished: Callable[[int], None] | None = None,
+    ):
+        self.template = template
+        self.orders = orders
+        self.batch_id = batch_id
+        self.finished = finished
+
+    def __iter__(self) -> Iterator[tuple]:
+        count = -1  # the header is not a row
+        for row in export_rows(template=self.template, orders=self.orders):
+            count += 1
+            yield row
+        if self.finished is not None:
+            self.finished(max(count, 0))
+
+    def csv_chunks(self) -> Iterator[str]:
+        skus = (
+            sku_columns(orders=self.orders)
+            if self.template.layout == ExportLayout.PER_ORDER_SKU_COLUMNS
+            else []
+        )
+        if not copy_supported(template=self.template, skus=skus):
+            yield from row_csv_chunks(self)
+            return
+        yield BOM
+        yield from copy_csv_chunks(
+            template=self.template, batch_id=self.batch_id, skus=skus, finished=self.finished
+        )

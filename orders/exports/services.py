@@ -5,7 +5,7 @@ the creator's own column templates."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
@@ -30,7 +30,7 @@ from ..models import (
     OrderState,
 )
 from .fields import BUILTIN_TEMPLATES, FIELDS, LINE, ColumnTemplate
-from .rows import export_rows
+from .rows import ExportRows
 from .writers import FORMATS
 
 S = OrderState
@@ -163,12 +163,30 @@ def _json(value: dict) -> str:
     return json.dumps(value)
 
 
+def _event_values(batch: ExportBatch, actor, now) -> list:
+    """kind, created_at, actor_id, actor_label, message, before, after of the events."""
+    actor_id = None if actor is None or isinstance(actor, str) else actor.pk
+    return [
+        EventKind.EXPORT.value,
+        now,
+        actor_id,
+        "" if actor_id else (actor or "system"),
+        f"Exported in batch {batch.pk} ({batch.template_name}, {batch.format})",
+        _json({}),
+        _json({"batch": batch.pk}),
+    ]
+
+
 def _record_batch_orders(batch: ExportBatch, scope: QuerySet[Order], actor, now) -> int:
     """ExportBatchOrder rows, the orders' exported_at/export_count and one event per
-    order, each with one INSERT … SELECT / UPDATE (set-based, no row in Python)."""
+    order, set-based (no row in Python): on PostgreSQL one statement, the UPDATE …
+    RETURNING feeding both INSERTs; elsewhere an INSERT … SELECT, an UPDATE and an
+    INSERT … SELECT."""
+    if connection.vendor == "postgresql":
+        return _record_batch_orders_pg(batch, scope, actor, now)
     entries = ExportBatchOrder._meta.db_table
     events = OrderEvent._meta.db_table
-    sql, params = scope.values("pk").query.sql_with_params()
+    sql, params = scope.values("pk").distinct().query.sql_with_params()
     # Table names come from the models and every value is a parameter.
     insert_entries = (
         f"INSERT INTO {entries} (batch_id, order_id) "  # noqa: S608
@@ -183,29 +201,34 @@ def _record_batch_orders(batch: ExportBatch, scope: QuerySet[Order], actor, now)
     Order.objects.filter(pk__in=in_batch).update(
         exported_at=now, export_count=F("export_count") + 1, updated_at=now
     )
-    actor_id = None if actor is None or isinstance(actor, str) else actor.pk
-    label = "" if actor_id else (actor or "system")
-    as_json = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     insert_events = (
         f"INSERT INTO {events} (order_id, kind, created_at, actor_id, "  # noqa: S608
         f"actor_label, message, before, after) SELECT order_id, %s, %s, %s, %s, %s, "
-        f"{as_json}, {as_json} FROM {entries} WHERE batch_id = %s"
+        f"%s, %s FROM {entries} WHERE batch_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            insert_events,
-            [
-                EventKind.EXPORT.value,
-                now,
-                actor_id,
-                label,
-                f"Exported in batch {batch.pk} ({batch.template_name}, {batch.format})",
-                _json({}),
-                _json({"batch": batch.pk}),
-                batch.pk,
-            ],
-        )
+        cursor.execute(insert_events, [*_event_values(batch, actor, now), batch.pk])
     return count
+
+
+def _record_batch_orders_pg(batch: ExportBatch, scope: QuerySet[Order], actor, now) -> int:
+    orders = Order._meta.db_table
+    entries = ExportBatchOrder._meta.db_table
+    events = OrderEvent._meta.db_table
+    sql, params = scope.values("pk").query.sql_with_params()
+    # Table names come from the models and every value is a parameter.
+    statement = (
+        f"WITH picked AS (UPDATE {orders} SET exported_at = %s, "  # noqa: S608
+        "export_count = export_count + 1, updated_at = %s "
+        f"WHERE id IN ({sql}) RETURNING id), "
+        f"entries AS (INSERT INTO {entries} (batch_id, order_id) SELECT %s, id FROM picked) "
+        f"INSERT INTO {events} (order_id, kind, created_at, actor_id, actor_label, message, "
+        "before, after) SELECT id, %s, %s, %s, %s, %s, CAST(%s AS jsonb), CAST(%s AS jsonb) "
+        "FROM picked"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [now, now, *params, batch.pk, *_event_values(batch, actor, now)])
+        return cursor.rowcount
 
 
 def export_orders(
@@ -216,13 +239,14 @@ def export_orders(
     include_exported: bool,
     actor=None,
     orders: QuerySet[Order] | None = None,
-) -> tuple[ExportBatch, Iterator[list]]:
+) -> tuple[ExportBatch, ExportRows]:
     """Export the campaign's locked (or later) orders, narrowed by `orders`.
 
     Orders already exported stay out unless `include_exported` is chosen. One
     transaction records the ExportBatch with its orders, marks them exported
     (exported_at, export_count + 1) and writes an export event on each; then the
-    rows (header first) stream from the batch. Raises NothingToExport when no order
+    rows (header first) stream from the batch: an ExportRows, whose `csv_chunks()`
+    is the CSV straight from COPY on PostgreSQL. Raises NothingToExport when no order
     is left. The batch's row count and finish time are set when the rows run out."""
     if fmt not in FORMATS:
         raise ExportFormatUnknown(f"Unknown format “{fmt}”: use csv or xlsx.")
@@ -248,7 +272,15 @@ def export_orders(
             raise NothingToExport("No locked orders to export." + hint)
         batch.order_count = count
         batch.save(update_fields=["order_count"])
-    return batch, _finishing(batch, export_rows(template=template, orders=batch_orders(batch)))
+
+    def finished(row_count: int) -> None:
+        ExportBatch.objects.filter(pk=batch.pk).update(
+            row_count=row_count, finished_at=timezone.now()
+        )
+
+    return batch, ExportRows(
+        template=template, orders=batch_orders(batch), batch_id=batch.pk, finished=finished
+    )
 
 
 def batch_orders(batch: ExportBatch) -> QuerySet[Order]:
@@ -257,20 +289,10 @@ def batch_orders(batch: ExportBatch) -> QuerySet[Order]:
     )
 
 
-def _finishing(batch: ExportBatch, rows: Iterator[list]) -> Iterator[list]:
-    count = -1  # the header is not a row
-    for row in rows:
-        count += 1
-        yield row
-    ExportBatch.objects.filter(pk=batch.pk).update(
-        row_count=max(count, 0), finished_at=timezone.now()
-    )
-
-
-def batch_rows(*, batch: ExportBatch) -> Iterator[list]:
+def batch_rows(*, batch: ExportBatch) -> ExportRows:
     """The rows of a past batch again (its orders as they are now), nothing marked."""
     template = template_named(campaign=batch.campaign, name=batch.template_name)
-    return export_rows(template=template, orders=batch_orders(batch))
+    return ExportRows(template=template, orders=batch_orders(batch), batch_id=batch.pk)
 
 
 def batches_for(*, campaign: Campaign) -> QuerySet[ExportBatch]:

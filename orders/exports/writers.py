@@ -22,7 +22,14 @@ CHUNK_ROWS = 500
 
 
 def csv_chunks(rows: Iterable[Iterable]) -> Iterator[str]:
-    """The CSV text in chunks of CHUNK_ROWS rows, BOM first."""
+    """The CSV text in chunks, BOM first. Rows that write their own CSV do (an export's
+    rows.ExportRows: on PostgreSQL, straight from COPY)."""
+    own = getattr(rows, "csv_chunks", None)
+    return own() if own is not None else row_csv_chunks(rows)
+
+
+def row_csv_chunks(rows: Iterable[Iterable]) -> Iterator[str]:
+    """The CSV text of `rows` in chunks of CHUNK_ROWS rows, BOM first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield BOM
