@@ -64,7 +64,10 @@ class ExportBatch(models.Model):
 
 
 class ExportBatchOrder(models.Model):
-    batch = models.ForeignKey(ExportBatch, on_delete=models.CASCADE, related_name="entries")
+    # Looked up through export_batch_order_once (batch first): no index of its own.
+    batch = models.ForeignKey(
+        ExportBatch, on_delete=models.CASCADE, related_name="entries", db_index=False
+    )
     order = models.ForeignKey(
         "orders.Order", on_delete=models.CASCADE, related_name="export_entries"
     )
