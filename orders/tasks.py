@@ -21,6 +21,19 @@ def validate_order_address(address_id: int) -> str | None:
 
 @shared_task(
     acks_late=True,
+    autoretry_for=(DatabaseError, OSError),  # OSError: SMTP and network failures
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=6,
+)
+def send_fix_address_emails(address_ids: list[int]) -> int:
+    """Email the backers of a batch of bad address versions over one mail connection;
+    safe to run twice (each version's email goes once, a retry sends only the rest)."""
+    return addresses.send_fix_address_emails(address_ids=address_ids)
+
+
+@shared_task(
+    acks_late=True,
     autoretry_for=(DatabaseError,),
     retry_backoff=True,
     retry_jitter=True,

@@ -1,6 +1,7 @@
 """validate_addresses: a campaign's address versions checked in batches, and its command."""
 
 import pytest
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 
 from orders.models import (
@@ -118,9 +119,6 @@ def test_the_command_exits_non_zero_when_an_email_cannot_be_sent(w, settings):
         call_command("validate_addresses", w.campaign.slug)
 
 
-class FailingBackend:
-    def __init__(self, *args, **kwargs):
-        pass
-
+class FailingBackend(BaseEmailBackend):
     def send_messages(self, messages):
         raise ConnectionRefusedError("SMTP server down")
