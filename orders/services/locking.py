@@ -227,7 +227,7 @@ def _lock_batch_postgres(
     message: str,
 ) -> list[int]:
     """The same on PostgreSQL in one statement: the next ready orders of the campaign
-    are row-locked in id order (the (campaign, state, id) index gives them directly;
+    are row-locked in id order (walking the (campaign, id) index from `after`;
     FOR UPDATE re-checks state = ready after waiting for a lock), moved to locked, and
     the same statement writes their state events (the rows order_events_bulk_create()
     would write) and makes their survey responses read-only."""
