@@ -317,6 +317,14 @@ class SurveyResponse(models.Model):
     shipping_total = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", default=0)
     tax_total = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", default=0)
     balance_due = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", default=0)
+    # The tax treatment of the confirmed quote (orders.tax regimes), copied to the order
+    # with the money so its invoice and export carry it before any re-pricing.
+    tax_regime = models.CharField(max_length=30, blank=True)
+    tax_collected_at_checkout = models.BooleanField(default=False)
+    import_tax_at_delivery = models.BooleanField(default=False)
+    ddp = models.BooleanField("delivered duty paid", default=False)
+    reverse_charge = models.BooleanField(default=False)
+    customs_number = models.CharField(max_length=20, blank=True)
     # Set when the order is locked (orders app); the survey is read-only after.
     locked_at = models.DateTimeField(null=True, blank=True)
 

@@ -67,6 +67,16 @@ AUTOMATIC_HOLDS = (
     HoldReason.MANUAL_REVIEW,
 )
 # Holds a person cleared stay cleared while their cause reads the same.
+# The tax treatment a confirmed survey quote gives its order (the same field names on
+# SurveyResponse and Order; a re-pricing recomputes them on the order).
+TAX_TREATMENT = (
+    "tax_regime",
+    "tax_collected_at_checkout",
+    "import_tax_at_delivery",
+    "ddp",
+    "reverse_charge",
+    "customs_number",
+)
 _STICKY_WHEN_CLEARED_BY_STAFF = (HoldReason.MANUAL_REVIEW, HoldReason.DUPLICATE_BACKER)
 
 _SOURCE = {
@@ -173,6 +183,16 @@ class BuildInput:
     reward_due: Decimal = ZERO
     paid_total: Decimal = ZERO
     duplicate_open: bool = False
+    # The confirmed quote's tax treatment (TAX_TREATMENT), as the response holds it.
+    tax_regime: str = ""
+    tax_collected_at_checkout: bool = False
+    import_tax_at_delivery: bool = False
+    ddp: bool = False
+    reverse_charge: bool = False
+    customs_number: str = ""
+
+    def treatment(self) -> dict:
+        return {name: getattr(self, name) for name in TAX_TREATMENT}
 
     def digest(self) -> str:
         payload = [
@@ -208,6 +228,7 @@ class BuildInput:
                 )
             ),
             self.duplicate_open,
+            *(getattr(self, name) for name in TAX_TREATMENT),
         ]
         return json.dumps(payload, default=str, ensure_ascii=False)
 
@@ -284,6 +305,7 @@ class OrderPlan:
     completed: bool
     holds: dict[str, str]  # automatic hold reason -> detail, for those that must be open
     prices_include_tax: bool = False
+    treatment: dict = field(default_factory=dict)  # TAX_TREATMENT field -> value
 
 
 def valid_choices(catalog: bom.Catalog, choices: dict | None) -> dict[int, list[int]]:
@@ -530,6 +552,7 @@ def plan_order(
         completed=inp.completed,
         holds=holds,
         prices_include_tax=rules.prices_include_tax,
+        treatment=inp.treatment(),
     )
 
 
@@ -581,6 +604,7 @@ def build_input(*, backer: Backer, response: SurveyResponse | None, paid_total=Z
             shipping_total=_amount(response.shipping_total),
             tax_total=_amount(response.tax_total),
             reward_due=_amount(response.reward_due),
+            **{name: getattr(response, name) for name in TAX_TREATMENT},
         )
     return BuildInput(
         backer_id=backer.pk,
@@ -612,6 +636,8 @@ def _money_fields(order: Order, plan: OrderPlan) -> None:
     order.credit_applied = money(plan.credit_applied)
     order.balance_due = money(plan.balance_due)
     order.paid_total = Money(order.paid_total.amount, plan.currency)
+    for name, value in plan.treatment.items():
+        setattr(order, name, value)
 
 
 def _line_rows(order: Order, plan_lines: list[PlannedLine], currency: str) -> list[OrderLine]:

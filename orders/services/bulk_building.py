@@ -52,6 +52,7 @@ from ..models import (
 from .building import (
     _STICKY_WHEN_CLEARED_BY_STAFF,
     AUTOMATIC_HOLDS,
+    TAX_TREATMENT,
     ZERO,
     BuildInput,
     OrderPlan,
@@ -104,6 +105,7 @@ _RESPONSE_FIELDS = (
     "shipping_total",
     "tax_total",
     "reward_due",
+    *TAX_TREATMENT,
 )
 
 
@@ -313,6 +315,7 @@ def _inputs(
                 shipping_total,
                 tax_total,
                 reward_due,
+                *treatment,
             ) = response
             values.update(
                 response_id=response_id,
@@ -330,6 +333,7 @@ def _inputs(
                 shipping_total=shipping_total,
                 tax_total=tax_total,
                 reward_due=reward_due,
+                **dict(zip(TAX_TREATMENT, treatment, strict=True)),
             )
         yield (
             backer["pk"],
@@ -480,6 +484,7 @@ def _money(plan: OrderPlan) -> dict:
         "balance_due": plan.balance_due,
         "balance_due_currency": c,
         "paid_total_currency": c,
+        **plan.treatment,
     }
 
 
@@ -703,11 +708,12 @@ def _create_copy(batch: _Batch, entries: list[_Entry], memo: dict) -> None:
     actor = ACTOR_LABEL
     result = batch.result
 
-    # Orders: one template per currency and tax treatment, the batch's constants in it.
+    # Orders: one template per currency, tax-inclusive prices and tax treatment (a few
+    # in a campaign), the batch's constants in it.
     o = orders.at
     templates: dict[tuple, list[str]] = {}
 
-    def order_template(currency: str, include_tax: bool) -> list[str]:
+    def order_template(currency: str, include_tax: bool, treatment: tuple) -> list[str]:
         row = orders.template.copy()
         constants = {
             "campaign_id": batch.campaign_id,
@@ -716,6 +722,7 @@ def _create_copy(batch: _Batch, entries: list[_Entry], memo: dict) -> None:
             "updated_at": now,
             "currency": currency,
             "prices_include_tax": include_tax,
+            **dict(treatment),
         }
         for name in o:
             if name.endswith("_currency"):
@@ -778,7 +785,7 @@ def _create_copy(batch: _Batch, entries: list[_Entry], memo: dict) -> None:
         block = _block(blocks, plan, lines)
         state = _target_state(plan, set(plan.holds))
         address_id = next(address_ids) if plan.address else None
-        key = (plan.currency, plan.prices_include_tax)
+        key = (plan.currency, plan.prices_include_tax, tuple(plan.treatment.items()))
         base = templates.get(key)
         if base is None:
             base = templates[key] = order_template(*key)

@@ -517,6 +517,12 @@ def complete_survey(
     response.shipping_total = result.money(result.shipping)
     response.tax_total = result.money(result.tax)
     response.balance_due = result.money(result.balance_due)
+    response.tax_regime = result.tax_regime
+    response.tax_collected_at_checkout = result.tax_collected
+    response.import_tax_at_delivery = result.import_tax_at_delivery
+    response.ddp = result.ddp
+    response.reverse_charge = result.reverse_charge
+    response.customs_number = result.customs_number
     response.completed_at = now
     if result.balance_due == 0:
         response.paid_at = response.paid_at or now

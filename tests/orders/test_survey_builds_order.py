@@ -155,3 +155,127 @@ def test_the_invoice_of_a_paid_survey_breaks_down_the_tax_it_charged(
     assert snapshot["tax_total"] == str(quote.tax_added)
     assert any(line["paid_on_platform"] for line in snapshot["lines"])
     assert invoice.total == order.total
+
+
+def _confirmed_with_tax(w, invite, quantities, django_capture_on_commit_callbacks, *, build=True):
+    """`invite`'s survey confirmed under the campaign's tables (see `taxed`)."""
+    from surveys.services.responses import update_cart
+
+    response = _ready_to_confirm(w, invite)
+    update_cart(response=response, survey=w.survey, quantities=quantities)
+    response.steps_done = list(
+        steps_for(
+            response=response,
+            survey=w.survey,
+            pledge=pledge_of(response),
+            catalog=bom.load_catalog(campaign=w.campaign),
+        )
+    )
+    response.save()
+    with django_capture_on_commit_callbacks(execute=build):
+        quote = complete_survey(response=response, survey=w.survey, steps=response.steps_done)
+    return response, quote
+
+
+@pytest.fixture
+def taxed(w):
+    """Shipping fees and the seeded VAT tables, tax added to the prices, IOSS number set."""
+    from tests.surveys.test_review_pricing import _ship, _tax
+
+    _ship(w)
+    _tax(w, prices_include_tax=False, tax_on_pledged_rewards=True)
+    return w
+
+
+TREATMENT = (
+    "tax_regime",
+    "tax_collected_at_checkout",
+    "import_tax_at_delivery",
+    "ddp",
+    "reverse_charge",
+    "customs_number",
+)
+
+
+def _treatment(record) -> tuple:
+    return tuple(getattr(record, name) for name in TREATMENT)
+
+
+def test_an_order_under_the_ioss_limit_carries_its_regime_and_number_from_the_survey(
+    taxed, w, settings, django_capture_on_commit_callbacks
+):
+    """Straight after the survey, before any re-pricing: the invoice names the IOSS
+    number and the export's tax regime is filled."""
+    from orders.demo import _pay
+    from orders.models import Invoice
+
+    settings.PLEDGEPORT_TEST_GATEWAY = True
+    response, quote = _confirmed_with_tax(
+        w, w.bob, {w.mat.pk: 1}, django_capture_on_commit_callbacks
+    )
+    order = Order.objects.get(backer=w.bob.backer)
+    assert quote.tax_collected and quote.tax_regime == "eu_ioss"
+    assert _treatment(order) == ("eu_ioss", True, False, False, False, "IM2760000001")
+    assert _treatment(order) == _treatment(response)
+    with django_capture_on_commit_callbacks(execute=True):
+        _pay(order)
+    invoice = Invoice.objects.get(order=order)
+    assert "VAT collected under IOSS, IOSS number IM2760000001" in invoice.snapshot["notes"]
+
+
+def test_an_order_over_the_ioss_limit_is_marked_for_import_tax_at_delivery(
+    taxed, w, django_capture_on_commit_callbacks
+):
+    _confirmed_with_tax(w, w.alice, {w.mat.pk: 3, w.coin.pk: 3}, django_capture_on_commit_callbacks)
+    order = Order.objects.get(backer=w.alice.backer)
+    assert order.import_tax_at_delivery and not order.tax_collected_at_checkout
+    assert (order.tax_regime, order.customs_number) == ("eu_import_vat", "")
+
+
+def test_the_bulk_build_carries_the_same_treatment_as_the_one_order_build(
+    taxed, w, django_capture_on_commit_callbacks
+):
+    from orders.services.bulk_building import build_orders
+
+    bob, _ = _confirmed_with_tax(
+        w, w.bob, {w.mat.pk: 1}, django_capture_on_commit_callbacks, build=False
+    )
+    alice, _ = _confirmed_with_tax(
+        w, w.alice, {w.mat.pk: 3, w.coin.pk: 3}, django_capture_on_commit_callbacks, build=False
+    )
+    assert not Order.objects.exists()
+    build_orders(campaign=w.campaign)
+    for response in (bob, alice):
+        assert _treatment(Order.objects.get(response=response)) == _treatment(response)
+    assert Order.objects.get(response=bob).customs_number == "IM2760000001"
+
+
+def test_a_rebuild_after_the_treatment_changes_updates_the_order(
+    taxed, w, django_capture_on_commit_callbacks
+):
+    """The treatment is part of what a bulk rebuild compares: a response confirmed
+    again under other figures rewrites it."""
+    from orders.services.bulk_building import build_orders
+
+    response, _ = _confirmed_with_tax(
+        w, w.bob, {w.mat.pk: 1}, django_capture_on_commit_callbacks, build=False
+    )
+    build_orders(campaign=w.campaign)
+    response.tax_regime, response.customs_number = "eu_import_vat", ""
+    response.tax_collected_at_checkout, response.import_tax_at_delivery = False, True
+    response.save()
+    result = build_orders(campaign=w.campaign)
+    assert result.updated == 1
+    order = Order.objects.get(response=response)
+    assert _treatment(order) == ("eu_import_vat", False, True, False, False, "")
+
+
+def test_re_pricing_orders_fresh_from_the_survey_finds_nothing_to_change(
+    taxed, w, django_capture_on_commit_callbacks
+):
+    from orders.services.repricing import reprice_orders
+
+    _confirmed_with_tax(w, w.bob, {w.mat.pk: 1}, django_capture_on_commit_callbacks)
+    _confirmed_with_tax(w, w.alice, {w.mat.pk: 3, w.coin.pk: 3}, django_capture_on_commit_callbacks)
+    result = reprice_orders(campaign=w.campaign, dry_run=True)
+    assert (result.orders, result.changed, result.unchanged) == (2, 0, 2)
