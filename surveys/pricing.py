@@ -25,6 +25,7 @@ from inventory import bom
 from orders import tax as tax_engine
 from orders.errors import TaxError
 from orders.models import TaxRate
+from orders.services.repricing import all_digital
 from orders.services.taxes import tax_quote
 from pledges.importers.addons import parse_addons_text
 from shipping.errors import ShippingError
@@ -187,7 +188,18 @@ def _add_shipping_and_tax(result: Quote, *, response, pledge, survey, catalog) -
     if result.shipping_configured:
         _add_shipping(result, campaign, country, region, postal_code, pledge, lines, cart, catalog)
     if result.tax_configured and not result.shipping_error:
-        _add_tax(result, campaign, country, region, response, pledge, catalog)
+        # The reward alone (no add-ons), as the order's lines will hold it: whether
+        # it ships anything decides goods or digital for its tax.
+        reward_lines = bom.explode(
+            catalog=catalog,
+            reward_id=pledge.reward_id,
+            country=country,
+            pledged_at=pledge.pledged_at,
+            choices=response.choices,
+            regional_opt_outs=response.regional_opt_outs,
+        )
+        reward_digital = all_digital(line.sku for line in reward_lines)
+        _add_tax(result, campaign, country, region, response, pledge, catalog, reward_digital)
 
 
 def _addon_units(cart, pledge, catalog: bom.Catalog) -> dict[int, int]:
@@ -232,7 +244,9 @@ def _is_digital(offer_id: int, catalog: bom.Catalog) -> bool:
     return bool(skus) and all(sku is not None and sku.is_digital for sku in skus)
 
 
-def tax_lines_for(result: Quote, *, pledge, catalog: bom.Catalog) -> list[tax_engine.Line]:
+def tax_lines_for(
+    result: Quote, *, pledge, catalog: bom.Catalog, reward_digital: bool = False
+) -> list[tax_engine.Line]:
     """The quote's lines as the tax engine sees them: the reward pledged on the
     platform (at its minimum) and what the survey charges (late-pledge reward,
     add-ons, shipping due) — the same lines an order is re-priced and invoiced from
@@ -240,10 +254,11 @@ def tax_lines_for(result: Quote, *, pledge, catalog: bom.Catalog) -> list[tax_en
     kind = tax_engine.LineKind
     lines: list[tax_engine.Line] = []
     title = pledge.reward.title if pledge.reward_id else ""
+    reward_kind = kind.DIGITAL if reward_digital else kind.GOODS
     if result.reward_due:
-        lines.append(tax_engine.Line(kind.GOODS, result.reward_due, False, title))
+        lines.append(tax_engine.Line(reward_kind, result.reward_due, False, title))
     elif result.reward_minimum:
-        lines.append(tax_engine.Line(kind.GOODS, result.reward_minimum, True, title))
+        lines.append(tax_engine.Line(reward_kind, result.reward_minimum, True, title))
     for line in result.lines:
         line_kind = kind.DIGITAL if _is_digital(line.offer_id, catalog) else kind.GOODS
         lines.append(tax_engine.Line(line_kind, line.total, False, line.name))
@@ -252,12 +267,14 @@ def tax_lines_for(result: Quote, *, pledge, catalog: bom.Catalog) -> list[tax_en
     return lines
 
 
-def _add_tax(result, campaign, country, region, response, pledge, catalog) -> None:
+def _add_tax(result, campaign, country, region, response, pledge, catalog, reward_digital) -> None:
     try:
         taxed = tax_quote(
             campaign=campaign,
             destination=tax_engine.Destination(country=country, region=region),
-            lines=tax_lines_for(result, pledge=pledge, catalog=catalog),
+            lines=tax_lines_for(
+                result, pledge=pledge, catalog=catalog, reward_digital=reward_digital
+            ),
             vat_number=response.vat_number,
         )
     except TaxError as error:

@@ -44,13 +44,19 @@ from ..models import (
     Invoice,
     InvoiceKind,
     LedgerEntry,
-    LineSource,
     Order,
     OrderState,
     Refund,
 )
 from .numbering import take_invoice_number
-from .repricing import PricedLine, RewardPart, charged_total, order_tax_lines
+from .repricing import (
+    PricedLine,
+    RewardPart,
+    all_digital,
+    charged_total,
+    order_tax_lines,
+    part_of_reward,
+)
 from .taxes import tax_quote, tax_settings_for
 
 ZERO = Decimal("0")
@@ -119,8 +125,8 @@ def _order_lines(order: Order) -> tuple[list[PricedLine], RewardPart | None]:
     reward_skus = []
     for line in order.lines.select_related("sku"):
         digital = bool(line.sku and line.sku.is_digital)
-        if line.source == LineSource.REWARD:
-            reward_skus.append(digital)
+        if part_of_reward(line.source, line.line_total.amount):
+            reward_skus.append(line.sku)
         if line.line_total.amount > 0:
             priced.append(
                 PricedLine(
@@ -136,7 +142,7 @@ def _order_lines(order: Order) -> tuple[list[PricedLine], RewardPart | None]:
         reward = RewardPart(
             order.reward.title,
             order.reward.minimum.amount,
-            bool(reward_skus) and all(reward_skus),
+            all_digital(reward_skus),
         )
     return priced, reward
 

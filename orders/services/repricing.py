@@ -79,6 +79,25 @@ class PricedLine:
     is_digital: bool = False
 
 
+# Order lines that do not come with the reward: add-ons (survey or platform) and
+# replacements. Everything else — the reward's SKUs, its choices, their regional
+# variants, stretch goals — is the reward, and carries no price of its own.
+_NOT_REWARD = frozenset({LineSource.ADDON, LineSource.ADDON_UNMAPPED, LineSource.REPLACEMENT})
+
+
+def part_of_reward(source: str, line_total: Decimal) -> bool:
+    """Whether an order line came with the reward (a priced line is an add-on, also
+    when a regional rule swapped its SKU)."""
+    return source not in _NOT_REWARD and not line_total
+
+
+def all_digital(skus: Iterable) -> bool:
+    """A reward ships nothing when it has SKUs and every one is digital (a choice
+    not made yet, without a SKU, counts as goods)."""
+    skus = list(skus)
+    return bool(skus) and all(sku is not None and sku.is_digital for sku in skus)
+
+
 @dataclass(frozen=True)
 class RewardPart:
     """The order's reward as far as tax is concerned."""
@@ -551,7 +570,7 @@ def _price_cart(order, pricer: _Pricer, inclusive: bool) -> dict:
     for sku_id, quantity, source, line_total in _parse_lines(order["lines"]):
         sku = pricer.skus.get(sku_id) if sku_id is not None else None
         units.append(_Unit(sku, quantity))
-        if source == LineSource.REWARD:
+        if part_of_reward(source, line_total):
             reward_lines.append(sku)
         if line_total > 0:
             # Only the line total is taxed; the description is not needed for figures.
@@ -572,8 +591,7 @@ def _price_cart(order, pricer: _Pricer, inclusive: bool) -> dict:
     reward = None
     if order["reward_id"] in pricer.rewards:
         title, minimum = pricer.rewards[order["reward_id"]]
-        digital = bool(reward_lines) and all(s is not None and s.is_digital for s in reward_lines)
-        reward = RewardPart(title, minimum, digital)
+        reward = RewardPart(title, minimum, all_digital(reward_lines))
     tax_lines = order_tax_lines(
         priced_lines=priced,
         goods_total=order["goods_total"],

@@ -279,3 +279,65 @@ def test_re_pricing_orders_fresh_from_the_survey_finds_nothing_to_change(
     _confirmed_with_tax(w, w.alice, {w.mat.pk: 3, w.coin.pk: 3}, django_capture_on_commit_callbacks)
     result = reprice_orders(campaign=w.campaign, dry_run=True)
     assert (result.orders, result.changed, result.unchanged) == (2, 0, 2)
+
+
+def test_a_reward_swapped_by_a_regional_rule_still_ships_goods(
+    taxed, w, django_capture_on_commit_callbacks
+):
+    """The German edition replaces the box (a `regional` line) and a digital rulebook
+    comes with it: the reward still ships goods, for the survey, the order and a
+    re-pricing alike (IOSS, not VAT as if nothing were shipped)."""
+    from orders.services.repricing import reprice_orders
+    from pledges.models import RegionalRule
+    from tests.factories import RewardItemFactory, SkuFactory
+
+    org = w.campaign.organization
+    RewardItemFactory(
+        reward=w.reward, sku=SkuFactory(organization=org, code="PDF", is_digital=True)
+    )
+    RegionalRule.objects.create(
+        campaign=w.campaign,
+        name="German edition",
+        countries=["DE"],
+        from_sku=w.box,
+        to_sku=SkuFactory(organization=org, code="BOX-DE"),
+    )
+    response, quote = _confirmed_with_tax(w, w.bob, {}, django_capture_on_commit_callbacks)
+    order = Order.objects.get(backer=w.bob.backer)
+    assert order.lines.filter(sku__code="BOX-DE", source="regional").exists()
+    assert quote.tax_regime == order.tax_regime == "eu_ioss"
+    result = reprice_orders(campaign=w.campaign, dry_run=True)
+    assert (result.changed, result.unchanged) == (0, 1)
+
+
+def test_a_reward_of_digital_skus_only_is_taxed_as_digital_everywhere(
+    taxed, w, django_capture_on_commit_callbacks
+):
+    """Nothing ships, so no customs regime: the destination's VAT at checkout."""
+    from djmoney.money import Money
+
+    from orders.services.repricing import reprice_orders
+    from tests.factories import RewardFactory, RewardItemFactory, SkuFactory
+    from tests.surveys.backer_setup import new_invite
+
+    digital = RewardFactory(campaign=w.campaign, title="Print and play", minimum=Money("20", "USD"))
+    RewardItemFactory(
+        reward=digital,
+        sku=SkuFactory(organization=w.campaign.organization, code="PNP", is_digital=True),
+    )
+    from shipping.models import ShippingZone
+    from shipping.services.fees import save_reward_fees
+
+    save_reward_fees(  # nothing to ship: the creator charges nothing anywhere
+        campaign=w.campaign,
+        fees={
+            (digital.pk, zone.pk): "0" for zone in ShippingZone.objects.filter(campaign=w.campaign)
+        },
+    )
+    invite = new_invite(w, email="carol@example.net", amount="20.00", reward=digital)
+    response, quote = _confirmed_with_tax(w, invite, {}, django_capture_on_commit_callbacks)
+    order = Order.objects.get(backer=invite.backer)
+    assert quote.tax_regime == order.tax_regime == "domestic"
+    assert not order.import_tax_at_delivery and order.customs_number == ""
+    result = reprice_orders(campaign=w.campaign, dry_run=True)
+    assert (result.changed, result.unchanged) == (0, 1)
