@@ -272,7 +272,8 @@ def remember_invite(request, campaign, invite, language: str) -> None:
 
 
 def open_link(request, token, slug=None):
-    """A magic link: check it, remember the invite in the session, go to the next step."""
+    """A magic link: check it, remember the invite in the session, go to the next step
+    (or to the step the link names with `?step=`)."""
     campaign, survey = campaign_of(request, slug)
     try:
         invite = invite_from_token(token, survey=survey)
@@ -288,6 +289,13 @@ def open_link(request, token, slug=None):
         )
     response = services.open_invite(invite=invite, language=_browser_language(request, survey))
     remember_invite(request, campaign, invite, response.language)
+    # A link may name the step it is for (the "fix your address" email): open that
+    # step when this backer's survey has it and is not locked, else resume as usual.
+    wanted = request.GET.get("step", "")
+    if wanted:
+        visit = _visit(request, slug)
+        if visit is not None and not visit.locked and wanted in steps_of(visit):
+            return redirect(_step_url(request, visit, wanted))
     return redirect(backer_reverse(request, "survey-home", slug=campaign.slug))
 
 

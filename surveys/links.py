@@ -7,6 +7,8 @@ signed apart and never expire (the law wants one-click opt-out to keep working).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -73,8 +75,10 @@ def survey_url(survey: Survey, path: str = "") -> str:
     return survey_root(survey) + path
 
 
-def magic_link(invite: SurveyInvite) -> str:
-    return survey_url(invite.survey, f"t/{invite_token(invite)}/")
+def magic_link(invite: SurveyInvite, *, step: str = "") -> str:
+    """The invite's personal link; with `step`, it opens that survey step."""
+    link = survey_url(invite.survey, f"t/{invite_token(invite)}/")
+    return f"{link}?{urlencode({'step': step})}" if step else link
 
 
 def unsubscribe_link(invite: SurveyInvite) -> str:

@@ -371,7 +371,7 @@ def accept_address(*, address: OrderAddress, actor, reason: str) -> OrderAddress
 def _fix_link(order: Order) -> str | None:
     """A magic link into the backer's survey (the address step), or None without an invite."""
     from surveys.links import magic_link
-    from surveys.models import SurveyInvite
+    from surveys.models import SurveyInvite, SurveyStep
 
     invite = (
         SurveyInvite.objects.select_related("survey__campaign")
@@ -380,7 +380,7 @@ def _fix_link(order: Order) -> str | None:
     )
     if invite is None:
         return None
-    return magic_link(invite)
+    return magic_link(invite, step=SurveyStep.ADDRESS)
 
 
 def _fix_address_message(
@@ -456,7 +456,7 @@ def send_fix_address_emails(*, address_ids: Iterable[int]) -> int:
     server fails part-way, the emails that went are recorded and the error is raised
     after, so a retry sends only the rest. Returns the number sent."""
     from surveys.links import magic_link
-    from surveys.models import SurveyInvite
+    from surveys.models import SurveyInvite, SurveyStep
 
     ids = sorted(set(address_ids))
     if not ids:
@@ -507,7 +507,7 @@ def send_fix_address_emails(*, address_ids: Iterable[int]) -> int:
                 _fix_address_message(
                     order=order,
                     address=order.address,
-                    link=magic_link(invites[order.backer_id]),
+                    link=magic_link(invites[order.backer_id], step=SurveyStep.ADDRESS),
                     connection=connection,
                 ).send()
                 sent.append(order)

@@ -179,3 +179,27 @@ def test_the_bulk_check_reports_a_failing_mail_server(w, settings):
     _orders(w, BAD)
     result = validate_addresses(campaign=w.campaign)
     assert result.errors and "SMTP server down" in result.errors[0]
+
+
+def _link_of(message) -> str:
+    import re
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(re.search(r"https?://\S+/t/\S+", message.body).group(0))
+    return f"{parts.path}?{parts.query}"
+
+
+def test_the_emails_link_opens_the_address_step(w, mailoutbox, client):
+    (order,) = _checked(w, BAD)
+    send_fix_address_emails(address_ids=[order.address_id])
+    response = client.get(_link_of(mailoutbox[0]))
+    assert response.status_code == 302
+    assert response.url.endswith("/step/address/")
+
+
+def test_the_single_email_links_to_the_address_step_too(w, mailoutbox, client):
+    from orders.services.addresses import send_fix_address_email
+
+    (order,) = _checked(w, BAD)
+    assert send_fix_address_email(order=order, address=order.address)
+    assert client.get(_link_of(mailoutbox[0])).url.endswith("/step/address/")

@@ -175,3 +175,27 @@ def test_several_pledges_other_backers_listed_only_with_the_same_email(client, w
     open_survey(client, w.alice)
     page = client.get(step_path(w.campaign, "address"))
     assert b"apply_to_all" not in page.content
+
+
+def test_a_link_naming_a_step_opens_that_step(client, w):
+    response = client.get(link_path(w.bob) + "?step=address")
+    assert response.status_code == 302
+    assert response.url == step_path(w.campaign, "address")
+
+
+def test_a_link_naming_no_step_of_this_survey_resumes_as_usual(client, w):
+    response = client.get(link_path(w.bob) + "?step=../../admin")
+    assert response.status_code == 302
+    assert response.url == reverse("survey-home", kwargs={"slug": w.campaign.slug})
+
+
+def test_a_link_naming_a_step_of_a_locked_survey_resumes_as_usual(client, w):
+    from django.utils import timezone
+
+    from surveys.services.responses import open_invite
+
+    response = open_invite(invite=w.bob)
+    response.locked_at = timezone.now()
+    response.save()
+    opened = client.get(link_path(w.bob) + "?step=address")
+    assert opened.url == reverse("survey-home", kwargs={"slug": w.campaign.slug})
