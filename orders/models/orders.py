@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from djmoney.models.fields import MoneyField
+from djmoney.money import Money
 
 
 class OrderState(models.TextChoices):
@@ -130,6 +131,15 @@ class Order(models.Model):
         default=0,
         help_text="Captured minus refunded, from the payment ledger.",
     )
+    # Refunds are money the creator gave back: settled, never asked for again (the
+    # balance due counts what was paid, refunded or not).
+    refunded_total = MoneyField(
+        max_digits=12,
+        decimal_places=2,
+        default_currency="USD",
+        default=0,
+        help_text="Refunded to the backer, from the payment ledger.",
+    )
     balance_due = MoneyField(max_digits=12, decimal_places=2, default_currency="USD", default=0)
     # Tax treatment of the consignment (orders.tax regimes).
     tax_regime = models.CharField(max_length=30, blank=True)
@@ -195,6 +205,11 @@ class Order(models.Model):
 
     def __str__(self):
         return f"Order {self.number}"
+
+    @property
+    def paid_gross(self) -> Money:
+        """What the backer paid, refunds included (refunded money is settled too)."""
+        return Money(self.paid_total.amount + self.refunded_total.amount, self.paid_total.currency)
 
     @property
     def is_backer_editable(self) -> bool:

@@ -181,7 +181,7 @@ class BuildInput:
     shipping_total: Decimal = ZERO
     tax_total: Decimal = ZERO
     reward_due: Decimal = ZERO
-    paid_total: Decimal = ZERO
+    paid_total: Decimal = ZERO  # paid for the order so far, refunded or not (`settled`)
     duplicate_open: bool = False
     # The confirmed quote's tax treatment (TAX_TREATMENT), as the response holds it.
     tax_regime: str = ""
@@ -563,6 +563,11 @@ def _amount(money) -> Decimal:
     return money.amount if money is not None else ZERO
 
 
+def settled(order: Order) -> Decimal:
+    """What was paid for `order`, refunded or not: the balance due never asks for it."""
+    return order.paid_total.amount + order.refunded_total.amount
+
+
 def build_input(*, backer: Backer, response: SurveyResponse | None, paid_total=ZERO) -> BuildInput:
     """The inputs of one backer's build (a few queries)."""
     pledge = Pledge.objects.filter(backer=backer).first()
@@ -636,6 +641,7 @@ def _money_fields(order: Order, plan: OrderPlan) -> None:
     order.credit_applied = money(plan.credit_applied)
     order.balance_due = money(plan.balance_due)
     order.paid_total = Money(order.paid_total.amount, plan.currency)
+    order.refunded_total = Money(order.refunded_total.amount, plan.currency)
     for name, value in plan.treatment.items():
         setattr(order, name, value)
 
@@ -841,7 +847,7 @@ def _build_for(*, order: Order | None, backer: Backer, response, actor) -> Order
     inp = build_input(
         backer=backer,
         response=response,
-        paid_total=order.paid_total.amount if order is not None else ZERO,
+        paid_total=settled(order) if order is not None else ZERO,
     )
     catalog = bom.load_catalog(campaign=backer.campaign_id)
     rules = rules_of(campaign_id=backer.campaign_id)

@@ -484,6 +484,7 @@ def _money(plan: OrderPlan) -> dict:
         "balance_due": plan.balance_due,
         "balance_due_currency": c,
         "paid_total_currency": c,
+        "refunded_total_currency": c,
         **plan.treatment,
     }
 
@@ -892,6 +893,7 @@ def _update(batch: _Batch, entries: list[_Entry]) -> None:
         for name, value in _money(plan).items():
             setattr(order, name, value)
         order.paid_total = Money(stored["paid_total"], plan.currency)
+        order.refunded_total = Money(stored["refunded_total"], plan.currency)
         values = {
             "response_id": entry.inp.response_id,
             "email": entry.inp.email,
@@ -1034,12 +1036,14 @@ def build_orders(
                 "state",
                 "build_fingerprint",
                 "paid_total",
+                "refunded_total",
                 "merged_into_id",
                 "address_id",
                 "address_status",
             )
         }
-        paid = {b: o["paid_total"] for b, o in existing.items()}
+        # Paid, refunded or not: refunded money is not due again (payments.sync_order_money).
+        paid = {b: o["paid_total"] + o["refunded_total"] for b, o in existing.items()}
         new, changed, one_by_one = [], [], []
         for backer_id, inp in _inputs(campaign.pk, currency, backers, paid, after):
             result.backers += 1

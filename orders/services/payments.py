@@ -129,25 +129,30 @@ def ledger_for(order: Order) -> list[LedgerRow]:
     return rows
 
 
-def _ledger_sums(order: Order) -> tuple[Decimal, Decimal]:
-    credit = paid = ZERO
+def _ledger_sums(order: Order) -> tuple[Decimal, Decimal, Decimal]:
+    """(credit applied, paid = charges + refunds, refunded = −refunds) of the ledger."""
+    credit = paid = refunds = ZERO
     for kind, amount in LedgerEntry.objects.filter(order=order).values_list("kind", "amount"):
         if kind == LedgerKind.CREDIT_APPLIED:
             credit += amount
         else:
             paid += amount
-    return credit, paid
+            if kind == LedgerKind.REFUND:
+                refunds += amount
+    return credit, paid, -refunds
 
 
 def sync_order_money(order: Order, *, actor=None) -> Order:
     """Make the order's money figures the ledger's: pledge credit the order applies
     becomes a credit_applied entry (the difference, when the figure changed), then
-    paid_total = charges + refunds and balance_due = total − credit − paid (≥ 0).
-    An order that becomes fully paid by a charge gets settled (`_settle_paid`)."""
+    paid_total = charges + refunds, refunded_total = −refunds and balance_due =
+    total − credit − paid − refunded (≥ 0): money refunded was the creator's to give
+    back, it is not due again. An order that becomes fully paid by a charge gets
+    settled (`_settle_paid`)."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         currency = order.currency
-        credit, paid = _ledger_sums(order)
+        credit, paid, refunded = _ledger_sums(order)
         wanted_credit = order.credit_applied.amount
         if wanted_credit != credit:
             LedgerEntry.objects.create(
@@ -157,12 +162,17 @@ def sync_order_money(order: Order, *, actor=None) -> Order:
                 memo="Pledge credit applied" if credit == ZERO else "Pledge credit changed",
             )
             credit = wanted_credit
-        due = max(ZERO, order.total.amount - credit - paid)
+        due = max(ZERO, order.total.amount - credit - paid - refunded)
         before_due = order.balance_due.amount
-        if order.paid_total.amount != paid or before_due != due:
+        if (
+            order.paid_total.amount != paid
+            or order.refunded_total.amount != refunded
+            or before_due != due
+        ):
             order.paid_total = Money(paid, currency)
+            order.refunded_total = Money(refunded, currency)
             order.balance_due = Money(due, currency)
-            order.save(update_fields=["paid_total", "balance_due", "updated_at"])
+            order.save(update_fields=["paid_total", "refunded_total", "balance_due", "updated_at"])
         if due == ZERO and paid > ZERO and before_due > ZERO:
             _settle_paid(order, actor=actor)
     return order

@@ -310,6 +310,7 @@ ORDER_COLUMNS = (
     "total",
     "credit_applied",
     "paid_total",
+    "refunded_total",
     "balance_due",
     "tax_regime",
     "tax_collected_at_checkout",
@@ -415,7 +416,8 @@ def _batches_postgres(campaign: Campaign, batch_size: int, with_cart: bool):
     statement = (
         "SELECT o.id, o.country, a.country_area, a.postal_code, o.vat_number, "  # noqa: S608
         "o.reward_id, o.response_id, o.backer_id, o.goods_total, o.shipping_fee, "
-        "o.tax_total, o.total, o.credit_applied, o.paid_total, o.balance_due, o.tax_regime, "
+        "o.tax_total, o.total, o.credit_applied, o.paid_total, o.refunded_total, o.balance_due, "
+        "o.tax_regime, "
         "o.tax_collected_at_checkout, o.import_tax_at_delivery, o.ddp, o.reverse_charge, "
         "o.customs_number, p.shipping_paid, p.addons_text, "
         "(SELECT string_agg(concat_ws(':', coalesce(l.sku_id::text, ''), l.quantity, "
@@ -561,7 +563,8 @@ def _price(order, pricer: _Pricer, inclusive: bool) -> tuple[dict, str]:
     if isinstance(priced, Exception):
         raise priced
     figures, copy_text = priced
-    paid_so_far = order["credit_applied"] + order["paid_total"]
+    # Refunded money is settled too: it is not due again.
+    paid_so_far = order["credit_applied"] + order["paid_total"] + order["refunded_total"]
     return {**figures, "balance_due": max(figures["total"] - paid_so_far, ZERO)}, copy_text
 
 

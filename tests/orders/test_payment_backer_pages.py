@@ -203,3 +203,16 @@ def test_saving_a_card_on_the_test_page_keeps_it_for_the_lock(client, w, alice):
     assert card.status == PaymentStatus.SUCCEEDED
     assert card.payment_method_id == "test_pm_4242424242424242"
     assert "Card saved" in client.get(pay_url(w, "survey-pay-return")).content.decode()
+
+
+def test_after_a_refund_the_pay_page_asks_for_nothing(client, w, alice):
+    from orders.services import payments
+
+    from .conftest_payments import captured_payment
+
+    payment = captured_payment(alice, "30.00")
+    payments.refund_payment(payment=payment, amount="5.00", actor="staff", reason="Goodwill")
+    page = client.get(pay_url(w)).content.decode()
+    assert "Refunded to you (nothing to pay back)" in page
+    assert "Nothing to pay: your order is paid in full." in page
+    assert "−$30.00" in page  # paid here, refund included

@@ -124,3 +124,16 @@ def test_paying_after_a_failed_charge_clears_the_hold(order):
         payment=retry, intent_id="test_pi_retry", amount_received=Money("30.00", "USD")
     )
     assert HoldReason.PAYMENT_FAILED not in open_holds(order)
+
+
+def test_money_refunded_before_the_lock_is_not_charged_again(order):
+    """Paid in the survey, part refunded by the creator: the lock charges nothing."""
+    from .conftest_payments import captured_payment
+
+    payment = captured_payment(order, "30.00")
+    payments.refund_payment(payment=payment, amount="5.00", actor="staff", reason="Goodwill")
+    save_card(order, OK_CARD)
+    assert payments.charge_at_lock(order=order) is True
+    order.refresh_from_db()
+    assert order.balance_due == Money("0.00", "USD")
+    assert not order.payments.filter(kind=PaymentKind.CHARGE).exclude(pk=payment.pk).exists()

@@ -50,7 +50,8 @@ def test_ledger_sums_to_credit_plus_paid_after_charges_and_refunds(order):
     order.refresh_from_db()
     assert _ledger_sum(order) == order.credit_applied.amount + order.paid_total.amount
     assert order.paid_total == Money("26.00", "USD")
-    assert order.balance_due == Money("4.00", "USD")
+    assert order.refunded_total == Money("4.00", "USD")
+    assert order.balance_due == Money("0.00", "USD")
 
 
 def test_running_total_ends_at_the_order_figures(order):

@@ -41,7 +41,9 @@ def test_full_refund_returns_everything_captured(payment, order):
     assert refund.status == "succeeded"
     order.refresh_from_db()
     assert order.paid_total == Money("0.00", "USD")
-    assert order.balance_due == Money("30.00", "USD")
+    assert order.refunded_total == Money("30.00", "USD")
+    # Money the creator gave back is not due again.
+    assert order.balance_due == Money("0.00", "USD")
 
 
 def test_partial_refund_lowers_what_the_order_shows_paid(payment, order):
@@ -173,3 +175,13 @@ def test_a_refund_of_an_order_without_invoice_issues_no_credit_note(
     with django_capture_on_commit_callbacks(execute=True):
         payments.refund_payment(payment=payment, amount="10.00", actor="staff", reason="x")
     assert not order.invoices.exists()
+
+
+def test_a_partial_refund_leaves_nothing_due(payment, order):
+    payments.refund_payment(payment=payment, amount="5.00", actor="staff", reason="Goodwill")
+    order.refresh_from_db()
+    assert (order.paid_total, order.refunded_total, order.balance_due) == (
+        Money("25.00", "USD"),
+        Money("5.00", "USD"),
+        Money("0.00", "USD"),
+    )

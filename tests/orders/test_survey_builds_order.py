@@ -341,3 +341,29 @@ def test_a_reward_of_digital_skus_only_is_taxed_as_digital_everywhere(
     assert not order.import_tax_at_delivery and order.customs_number == ""
     result = reprice_orders(campaign=w.campaign, dry_run=True)
     assert (result.changed, result.unchanged) == (0, 1)
+
+
+def test_after_a_refund_neither_a_rebuild_nor_a_re_pricing_asks_for_the_money_again(
+    taxed, w, settings, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from orders.demo import _pay
+    from orders.services import payments
+    from orders.services.building import build_order
+    from orders.services.repricing import reprice_orders
+
+    settings.PLEDGEPORT_TEST_GATEWAY = True
+    response, _ = _confirmed_with_tax(w, w.bob, {w.mat.pk: 1}, django_capture_on_commit_callbacks)
+    order = Order.objects.get(backer=w.bob.backer)
+    with django_capture_on_commit_callbacks(execute=True):
+        _pay(order)
+        payments.refund_payment(
+            payment=order.payments.get(kind="charge"), amount="5.00", actor="staff", reason="x"
+        )
+    order = build_order(response=response)
+    assert order.refunded_total.amount == Decimal("5.00")
+    assert order.balance_due.amount == Decimal("0.00")
+    assert not order.holds.filter(reason="payment_due", cleared_at__isnull=True).exists()
+    result = reprice_orders(campaign=w.campaign, dry_run=True)
+    assert (result.changed, result.unchanged) == (0, 1)
