@@ -10,6 +10,9 @@ destination), and written back per batch by COPY into a temporary table and one
 - Only orders backers may still change (draft, submitted, ready) and never locked
   ones: the UPDATE itself re-checks `locked_at IS NULL` and the state, so an order
   locked while the run goes on keeps its price.
+- Never an invoiced order: it was paid at the price its invoice states (the UPDATE
+  re-checks this too). An order without an address yet has no destination to price
+  for: it is counted apart and keeps its figures until the backer gives one.
 - What the backer bought does not change: goods_total, credit applied and payments
   stay; shipping fee, tax, total and balance due (never below 0) are recomputed, with
   the tax treatment (regime, IOSS/UK VAT/VOEC/ABN number, reverse charge…).
@@ -32,6 +35,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,6 +55,8 @@ from ..models import (
     BACKER_EDITABLE,
     EventKind,
     ExchangeRate,
+    Invoice,
+    InvoiceKind,
     LineSource,
     Order,
     OrderAddress,
@@ -179,6 +185,8 @@ class RepriceResult:
     changed: int = 0
     unchanged: int = 0
     locked_skipped: int = 0  # locked (or further on): never touched
+    invoiced_skipped: int = 0  # open but invoiced: paid at the invoice's price
+    no_address: int = 0  # no destination yet: nothing to price for
     failed: Counter = field(default_factory=Counter)  # reason → orders left as they were
     dry_run: bool = False
     seconds: float = 0.0
@@ -329,11 +337,17 @@ ORDER_COLUMNS = (
 BATCH_KEYS = (*ORDER_COLUMNS, "lines", "cart")
 
 
+def _editable(orders):
+    return orders.filter(locked_at__isnull=True, state__in=REPRICEABLE_STATES)
+
+
+def _invoiced():
+    return Exists(Invoice.objects.filter(order=OuterRef("pk"), kind=InvoiceKind.INVOICE))
+
+
 def open_orders(*, campaign: Campaign):
-    """The orders re-pricing may change: open to the backer and never locked."""
-    return Order.objects.filter(
-        campaign=campaign, locked_at__isnull=True, state__in=REPRICEABLE_STATES
-    )
+    """The orders re-pricing may change: open to the backer, never locked, not invoiced."""
+    return _editable(Order.objects.filter(campaign=campaign)).filter(~_invoiced())
 
 
 def _line_signature(rows: Iterable[tuple]) -> str:
@@ -426,12 +440,16 @@ def _batches_postgres(campaign: Campaign, batch_size: int, with_cart: bool):
         f"FROM {orders_t} o LEFT JOIN {address_t} a ON a.id = o.address_id "
         f"LEFT JOIN {pledge_t} p ON p.backer_id = o.backer_id "
         f"WHERE o.campaign_id = %s AND o.locked_at IS NULL AND o.state IN ({states}) "
-        "AND o.id > %s ORDER BY o.id LIMIT %s"
+        f"AND NOT EXISTS (SELECT 1 FROM {Invoice._meta.db_table} i WHERE i.order_id = o.id "
+        "AND i.kind = %s) AND o.id > %s ORDER BY o.id LIMIT %s"
     )
     last = 0
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(statement, [campaign.pk, *REPRICEABLE_STATES, last, batch_size])
+            cursor.execute(
+                statement,
+                [campaign.pk, *REPRICEABLE_STATES, InvoiceKind.INVOICE.value, last, batch_size],
+            )
             rows = cursor.fetchall()
             if not rows:
                 return
@@ -498,9 +516,9 @@ def reprice_orders(
     started = timezone.now()
     on = on or timezone.localdate()
     result = RepriceResult(dry_run=dry_run)
-    result.locked_skipped = (
-        Order.objects.filter(campaign=campaign).count() - open_orders(campaign=campaign).count()
-    )
+    editable = _editable(Order.objects.filter(campaign=campaign))
+    result.locked_skipped = Order.objects.filter(campaign=campaign).count() - editable.count()
+    result.invoiced_skipped = editable.filter(_invoiced()).count()
     pricer = _Pricer(campaign=campaign, on=on)
     inclusive = pricer.policy.prices_include_tax
     postgres = connection.vendor == "postgresql"
@@ -511,6 +529,9 @@ def reprice_orders(
             updates = []
             for order in orders:
                 result.orders += 1
+                if not order["country"]:
+                    result.no_address += 1
+                    continue
                 try:
                     new, copy_text = _price(order, pricer, inclusive)
                 except (OrdersError, ShippingError, bom.BomError) as exc:
@@ -690,6 +711,7 @@ def _update_postgres(updates, *, now) -> int:
     sets = ", ".join(f"{name} = v.{name}" for name in names)
     states = ", ".join(["%s"] * len(REPRICEABLE_STATES))
     table, events = Order._meta.db_table, OrderEvent._meta.db_table
+    invoices = Invoice._meta.db_table
     message = _("Re-priced after a change of the shipping or tax rates.")
     with connection.cursor() as cursor:
         # Dropped at commit; dropped here too for a caller's outer transaction (tests).
@@ -702,11 +724,21 @@ def _update_postgres(updates, *, now) -> int:
         cursor.execute(
             f"WITH moved AS (UPDATE {table} AS o SET {sets}, priced_at = %s, "  # noqa: S608
             f"updated_at = %s FROM reprice_batch AS v WHERE o.id = v.id "
-            f"AND o.locked_at IS NULL AND o.state IN ({states}) RETURNING o.id) "
+            f"AND o.locked_at IS NULL AND o.state IN ({states}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {invoices} i WHERE i.order_id = o.id "
+            "AND i.kind = %s) RETURNING o.id) "
             f"INSERT INTO {events} (order_id, kind, created_at, actor_label, message, "
             f"before, after) SELECT v.id, %s, %s, 'system', %s, {_figures_sql('old_')}, "
             f"{_figures_sql('')} FROM moved JOIN reprice_batch AS v ON v.id = moved.id",
-            [now, now, *REPRICEABLE_STATES, EventKind.PRICED.value, now, message],
+            [
+                now,
+                now,
+                *REPRICEABLE_STATES,
+                InvoiceKind.INVOICE.value,
+                EventKind.PRICED.value,
+                now,
+                message,
+            ],
         )
         return cursor.rowcount
 
@@ -720,7 +752,7 @@ def _update_one_by_one(updates, *, now) -> list[int]:
 
 
 def _open_orders_by_pk(pk: int):
-    return Order.objects.filter(pk=pk, locked_at__isnull=True, state__in=REPRICEABLE_STATES)
+    return _editable(Order.objects.filter(pk=pk)).filter(~_invoiced())
 
 
 def _priced_events(rows: Iterable[tuple[int, str, str]], *, now) -> None:

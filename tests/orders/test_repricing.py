@@ -289,3 +289,42 @@ def test_command_fails_when_orders_cannot_be_priced(eur_campaign):
 def test_command_refuses_an_unknown_campaign(db):
     with pytest.raises(CommandError, match="No campaign"):
         call_command("reprice_orders", "nope", verbosity=0)
+
+
+def test_an_invoiced_order_keeps_the_price_it_was_paid_at(eur_campaign):
+    from orders.services.invoices import issue_invoice
+
+    order = make_order(eur_campaign)  # paid 47.60
+    issue_invoice(order=order)
+    raise_german_vat(eur_campaign)
+    result = reprice_orders(campaign=eur_campaign, on=TODAY)
+    order.refresh_from_db()
+    assert (result.orders, result.changed, result.invoiced_skipped) == (0, 0, 1)
+    assert (order.total, order.balance_due) == (Money(D("47.60"), "EUR"), Money(D("0"), "EUR"))
+
+
+def test_money_refunded_is_not_asked_for_again(eur_campaign):
+    order = make_order(eur_campaign)  # paid 47.60
+    order.paid_total = Money(D("42.60"), "EUR")
+    order.refunded_total = Money(D("5.00"), "EUR")
+    order.save()
+    raise_german_vat(eur_campaign)
+    reprice_orders(campaign=eur_campaign, on=TODAY)
+    order.refresh_from_db()
+    assert order.balance_due == Money(D("0.80"), "EUR")  # the new tax only
+
+
+def test_an_order_without_an_address_yet_is_left_as_it_is(eur_campaign):
+    order = make_order(eur_campaign, country="")
+    before = (order.total, order.tax_total)
+    raise_german_vat(eur_campaign)
+    result = reprice_orders(campaign=eur_campaign, on=TODAY)
+    order.refresh_from_db()
+    assert (result.no_address, result.failed_count, result.changed) == (1, 0, 0)
+    assert (order.total, order.tax_total) == before
+
+
+def test_command_succeeds_with_orders_that_have_no_address_yet(eur_campaign, capsys):
+    make_order(eur_campaign, country="")
+    call_command("reprice_orders", eur_campaign.slug, verbosity=0)
+    assert "1 without an address yet" in capsys.readouterr().out
