@@ -62,7 +62,7 @@ ACTIONS_DESCRIBED = {
     "orders.lock": "Lock and unlock orders",
     "orders.export": "Export orders for the warehouse",
     "payments.view": "See payments, the ledger and invoices",
-    "payments.refund": "Refund payments and change payment settings",
+    "payments.refund": "Refund payments, issue missing invoices, change payment settings",
     "orders.release": "Release waves to the warehouse",
     "warehouse.operate": "Work warehouse exports and shipments",
     "shipping.view": "See shipping zones, fees, the calculator and the margin check",

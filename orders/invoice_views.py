@@ -7,19 +7,28 @@ session exactly as the survey pages find the response."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from accounts.permissions import role_can
 from pledges.selectors import campaign_for
 from surveys.backer_views import SESSION_KEY, campaign_of
 
 from .errors_invoices import PdfRendererMissing
 from .models import Invoice, InvoiceKind
 from .order_views import orders_context
-from .services.invoices import render_invoice_pdf
+from .services.invoices import (
+    issuing_job,
+    orders_missing_invoice,
+    render_invoice_pdf,
+    start_issuing_invoices,
+)
 
 VIEW = "payments.view"
+ISSUE = "payments.refund"
 PAGE_SIZE = 50
 KINDS = {kind.value: kind.label for kind in InvoiceKind}
 
@@ -62,6 +71,9 @@ def invoice_list(request, slug):
     page = page[:PAGE_SIZE]
     context = orders_context(campaign, role, active="invoice-list")
     context.update(
+        missing=orders_missing_invoice(campaign=campaign).count(),
+        job=_job(campaign),
+        can_issue=role_can(role, ISSUE),
         invoices=page,
         kind=kind,
         kinds=[("", "All"), *KINDS.items()],
@@ -69,6 +81,37 @@ def invoice_list(request, slug):
         paged=bool(after),
     )
     return render(request, "orders/invoices/list.html", context)
+
+
+def _job(campaign) -> dict | None:
+    job = issuing_job(campaign=campaign)
+    if job is not None:
+        job = {**job, "percent": round(100 * job["done"] / job["total"]) if job["total"] else 100}
+    return job
+
+
+@login_required
+@require_POST
+def invoices_issue(request, slug):
+    """Issue the invoice of every paid order that has none, in the background."""
+    campaign, _role = campaign_for(user=request.user, slug=slug, action=ISSUE)
+    count = start_issuing_invoices(campaign=campaign)
+    if count:
+        messages.success(request, f"Issuing {count} missing invoices; the bar shows how far.")
+    else:
+        messages.info(request, "Every paid order has its invoice.")
+    return redirect("invoice-list", slug=campaign.slug)
+
+
+@login_required
+def invoices_issue_progress(request, slug):
+    """The progress box, polled by htmx every 2 s while invoices are being issued."""
+    campaign, _role = campaign_for(user=request.user, slug=slug, action=VIEW)
+    return render(
+        request,
+        "orders/invoices/_issue_progress.html",
+        {"campaign": campaign, "job": _job(campaign)},
+    )
 
 
 @login_required

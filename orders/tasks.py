@@ -59,3 +59,17 @@ def build_order_for_response(response_id: int) -> int | None:
         return build_order(response=response, actor="backer").pk
     except (OrderLocked, SmokeTestResponse):
         return None
+
+
+@shared_task(acks_late=True)
+def issue_missing_invoices_task(campaign_id: int) -> int:
+    """Issue the invoice of every paid order of the campaign that has none (the back
+    office's "Issue missing invoices"); progress goes to the page through the cache."""
+    from pledges.models import Campaign
+
+    from .services.invoices import run_issuing_job
+
+    campaign = Campaign.objects.select_related("organization").filter(pk=campaign_id).first()
+    if campaign is None:
+        return 0
+    return run_issuing_job(campaign=campaign).issued

@@ -13,6 +13,8 @@ def _slug(o):
 URLS = {
     "invoice-list": _slug,
     "invoice-pdf": lambda o: {"slug": o["campaign"].slug, "number": o["invoice"].number},
+    "invoices-issue": _slug,
+    "invoices-issue-progress": _slug,
 }
 
 
