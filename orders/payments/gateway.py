@@ -144,6 +144,23 @@ def _description(order) -> str:
     return f"{order.campaign.name} · order {order.number}"
 
 
+# Stripe refuses these in a statement descriptor.
+_DESCRIPTOR_REFUSED = str.maketrans("", "", "<>\\'\"*")
+
+
+def statement_suffix(order) -> str:
+    """The campaign's statement descriptor (payment settings) as Stripe's card suffix:
+    what the backer's bank statement shows after the account's prefix ("" for none)."""
+    from ..models import PaymentSettings
+
+    text = (
+        PaymentSettings.objects.filter(campaign_id=order.campaign_id)
+        .values_list("statement_descriptor", flat=True)
+        .first()
+    )
+    return " ".join((text or "").translate(_DESCRIPTOR_REFUSED).split())[:22]
+
+
 # --- Stripe ----------------------------------------------------------------------------
 
 
@@ -185,6 +202,9 @@ class StripeGateway(PaymentGateway):
             "metadata": metadata,
             "payment_intent_data": {"metadata": metadata},
         }
+        suffix = statement_suffix(order)
+        if suffix:
+            params["payment_intent_data"]["statement_descriptor_suffix"] = suffix
         if order.email:
             params["customer_email"] = order.email
         session = self._call(self.client.v1.checkout.sessions.create, params, idempotency_key)
@@ -236,6 +256,9 @@ class StripeGateway(PaymentGateway):
             "description": _description(order),
             "metadata": metadata,
         }
+        suffix = statement_suffix(order)
+        if suffix:
+            params["statement_descriptor_suffix"] = suffix
         try:
             intent = self.client.v1.payment_intents.create(
                 params, {"idempotency_key": idempotency_key}

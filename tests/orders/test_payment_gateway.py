@@ -207,3 +207,55 @@ def test_stripe_with_a_key_is_the_campaigns_gateway(db, stub):
     campaign = CampaignFactory()
     use_gateway(campaign, Gateway.STRIPE)
     assert isinstance(gateway_for(campaign), StripeGateway)
+
+
+def _descriptor(order, text):
+    from orders.models import PaymentSettings
+
+    PaymentSettings.objects.update_or_create(
+        campaign=order.campaign, defaults={"statement_descriptor": text}
+    )
+
+
+def test_checkout_sends_the_campaigns_statement_descriptor(stub, gateway, order):
+    _descriptor(order, 'SKYFORGE "PM"*')
+    stub.on("post", "/v1/checkout/sessions", checkout_session(id="cs_test_d"))
+    gateway.create_checkout(
+        order=order,
+        amount=Money("30.00", "USD"),
+        idempotency_key="pp-checkout-d",
+        success_url="https://example.com/ok",
+        cancel_url="https://example.com/cancel",
+        metadata={},
+    )
+    (call,) = stub.calls_to("/v1/checkout/sessions")
+    assert call["params"]["payment_intent_data[statement_descriptor_suffix]"] == "SKYFORGE PM"
+
+
+def test_a_charge_at_lock_sends_the_statement_descriptor(stub, gateway, order):
+    _descriptor(order, "SKYFORGE")
+    stub.on("post", "/v1/payment_intents", payment_intent(id="pi_d", amount=2500))
+    gateway.charge_saved_card(
+        order=order,
+        amount=Money("25.00", "USD"),
+        customer_id="cus_1",
+        payment_method_id="pm_1",
+        idempotency_key="pp-lock-d",
+        metadata={},
+    )
+    (call,) = stub.calls
+    assert call["params"]["statement_descriptor_suffix"] == "SKYFORGE"
+
+
+def test_without_a_descriptor_none_is_sent(stub, gateway, order):
+    stub.on("post", "/v1/payment_intents", payment_intent(id="pi_n", amount=2500))
+    gateway.charge_saved_card(
+        order=order,
+        amount=Money("25.00", "USD"),
+        customer_id="cus_1",
+        payment_method_id="pm_1",
+        idempotency_key="pp-lock-n",
+        metadata={},
+    )
+    (call,) = stub.calls
+    assert "statement_descriptor_suffix" not in call["params"]
