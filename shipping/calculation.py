@@ -29,6 +29,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from orders.tax import minor_unit
+
 from .destinations import clean_postal_code, country_name, region_code
 from .errors import CartInvalid, FeeMissing, ShipsNowhere
 from .models import (
@@ -46,9 +48,11 @@ CENT = Decimal("0.01")
 MINUS = "\u2212"
 
 
-def round_money(amount: Decimal) -> Decimal:
-    """Half-up to the cent: what every line of a fee is rounded to, once."""
-    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+def round_money(amount: Decimal, currency: str = "") -> Decimal:
+    """Half-up to the currency's smallest unit (the cent when none is given; 1 for
+    JPY): what every line of a fee is rounded to, once."""
+    quantum = minor_unit(currency) if currency else CENT
+    return Decimal(amount).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def money_text(amount: Decimal) -> str:
@@ -307,7 +311,7 @@ def _reward_fee(table: ShippingTable, zone: ShippingZone, reward_id: int) -> Dec
             _("Reward %(reward)s has no shipping fee in zone %(zone)s.")
             % {"reward": table.rewards[reward_id], "zone": zone.name}
         )
-    return round_money(fee)
+    return round_money(fee, table.currency)
 
 
 def _check_cart(table: ShippingTable, reward_id, addon_units: Mapping[int, int]) -> None:
@@ -412,7 +416,7 @@ def compute_quote(
         steps.append(("nothing_to_ship", {"fee": ZERO}))
     elif table.method == ShippingMethod.WEIGHT_BANDS:
         up_to_g, band_fee = band_for(table, zone, chargeable_weight(table, parcel))
-        band_fee = round_money(band_fee)
+        band_fee = round_money(band_fee, table.currency)
         fee += band_fee
         steps.append(("weight", {"parcel": parcel, "band": up_to_g, "fee": band_fee}))
         if parcel.units_without_weight:
@@ -439,14 +443,14 @@ def compute_quote(
                 if per_unit is None:
                     steps.append(("addon_free", {"addon": name, "units": units}))
                     continue
-                total = round_money(per_unit * units)
+                total = round_money(per_unit * units, table.currency)
                 fee += total
                 steps.append(
                     ("addon", {"addon": name, "units": units, "unit": per_unit, "fee": total})
                 )
 
-    fee = round_money(fee)
-    paid = round_money(max(Decimal(platform_paid or 0), ZERO))
+    fee = round_money(fee, table.currency)
+    paid = round_money(max(Decimal(platform_paid or 0), ZERO), table.currency)
     credited = ZERO
     if paid > ZERO:
         if table.credit_platform_shipping:

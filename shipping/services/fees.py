@@ -24,15 +24,16 @@ MAX_FEE = Decimal("9999999999.99")  # MoneyField(max_digits=12, decimal_places=2
 MAX_GRAMS = 2_147_483_647
 
 
-def clean_fee(value, *, what: str, field: str | None = None) -> Decimal:
-    """A fee as a Decimal rounded half-up to the cent; FeeInvalid when below zero or too large."""
+def clean_fee(value, *, what: str, field: str | None = None, currency: str = "") -> Decimal:
+    """A fee as a Decimal rounded half-up to the currency's smallest unit (the cent by
+    default, 1 for JPY); FeeInvalid when below zero or too large."""
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise FeeInvalid(f"{what}: “{value}” is not an amount.", field=field) from None
     if not amount.is_finite():
         raise FeeInvalid(f"{what}: “{value}” is not an amount.", field=field)
-    amount = round_money(amount)
+    amount = round_money(amount, currency)
     if amount < 0:
         raise FeeInvalid(f"{what}: a fee cannot be below zero.", field=field)
     if amount > MAX_FEE:
@@ -58,7 +59,14 @@ def _save_grid(*, model, owner_field: str, campaign, owners: dict, fees: Mapping
         what = f"{owners[owner_id]} in {zones[zone_id].name}"
         blank = value is None or (isinstance(value, str) and not value.strip())
         cleaned[(owner_id, zone_id)] = (
-            None if blank else clean_fee(value, what=what, field=f"fee-{owner_id}-{zone_id}")
+            None
+            if blank
+            else clean_fee(
+                value,
+                what=what,
+                field=f"fee-{owner_id}-{zone_id}",
+                currency=campaign.currency,
+            )
         )
     existing = {
         (getattr(row, f"{owner_field}_id"), row.zone_id): row
@@ -127,7 +135,9 @@ def save_weight_bands(
             raise FeeInvalid(f"{grams} g: a band's limit is a whole number of grams from 1.")
         if grams in cleaned:
             raise FeeInvalid(f"Two bands end at {grams:,} g.")
-        cleaned[grams] = clean_fee(fee, what=f"Band up to {grams:,} g")
+        cleaned[grams] = clean_fee(
+            fee, what=f"Band up to {grams:,} g", currency=zone.campaign.currency
+        )
     campaign = zone.campaign
     with transaction.atomic():
         lock_shipping_setup(campaign)

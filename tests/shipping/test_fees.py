@@ -122,3 +122,31 @@ def test_profile_starts_with_flat_fees_and_platform_credit(shop):
         5000,
     )
     assert profile.pk is None
+
+
+def test_a_yen_fee_is_rounded_to_whole_yen(zoned):
+    zoned.campaign.currency = "JPY"
+    zoned.campaign.save(update_fields=["currency"])
+    fees.save_reward_fees(
+        campaign=zoned.campaign, fees={(zoned.core.pk, zoned.europe.pk): "1500.5"}
+    )
+    row = RewardZoneFee.objects.get(reward=zoned.core, zone=zoned.europe)
+    assert row.fee.amount == Decimal("1501")
+
+
+def test_a_yen_quote_is_in_whole_yen(zoned):
+    from shipping.calculation import compute_quote, load_shipping_table
+
+    zoned.campaign.currency = "JPY"
+    zoned.campaign.save(update_fields=["currency"])
+    table = load_shipping_table(campaign=zoned.campaign)
+    quote = compute_quote(
+        table,
+        country="DE",
+        reward_id=zoned.core.pk,
+        lines=[],
+        addon_units={zoned.playmat.pk: 3},
+        platform_paid=Decimal("0.4"),
+    )
+    assert quote.fee == quote.fee.quantize(Decimal("1"))
+    assert quote.credited == Decimal("0")
