@@ -84,10 +84,7 @@ def invoice_list(request, slug):
 
 
 def _job(campaign) -> dict | None:
-    job = issuing_job(campaign=campaign)
-    if job is not None:
-        job = {**job, "percent": round(100 * job["done"] / job["total"]) if job["total"] else 100}
-    return job
+    return issuing_job(campaign=campaign).get()
 
 
 @login_required

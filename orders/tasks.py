@@ -73,3 +73,17 @@ def issue_missing_invoices_task(campaign_id: int) -> int:
     if campaign is None:
         return 0
     return run_issuing_job(campaign=campaign).issued
+
+
+@shared_task(acks_late=True)
+def reprice_orders_task(campaign_id: int) -> int:
+    """Re-price the campaign's open orders (the tax page's "Re-price open orders");
+    progress goes to the page through the cache."""
+    from pledges.models import Campaign
+
+    from .services.repricing import run_repricing_job
+
+    campaign = Campaign.objects.select_related("organization").filter(pk=campaign_id).first()
+    if campaign is None:
+        return 0
+    return run_repricing_job(campaign=campaign).changed

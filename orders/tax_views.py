@@ -18,6 +18,7 @@ from . import tax
 from .errors import ExchangeRateMissing, TaxError
 from .models import ExchangeRate, TaxRate
 from .services import taxes
+from .services.repricing import open_orders, repricing_job, start_repricing
 from .tax_forms import (
     CALCULATOR_INITIAL,
     ExchangeRateForm,
@@ -78,8 +79,34 @@ def tax_rules(request, slug):
         settings=settings,
         schemes=schemes,
         today=today,
+        open_orders=open_orders(campaign=campaign).count(),
+        job=repricing_job(campaign=campaign).get(),
     )
     return render(request, "orders/tax/rules.html", context)
+
+
+@login_required
+@require_POST
+def tax_reprice(request, slug):
+    """Re-price the open orders in the background (after a rate or fee change)."""
+    campaign, _role = campaign_for(user=request.user, slug=slug, action=CHANGE)
+    count = start_repricing(campaign=campaign)
+    if count:
+        messages.success(request, f"Re-pricing {count} open orders; the bar shows how far.")
+    else:
+        messages.info(request, "No open order to re-price.")
+    return redirect("tax-rules", campaign.slug)
+
+
+@login_required
+def tax_reprice_progress(request, slug):
+    """The progress box, polled by htmx every 2 s while a re-pricing runs."""
+    campaign, _role = campaign_for(user=request.user, slug=slug, action=VIEW)
+    return render(
+        request,
+        "orders/tax/_reprice_progress.html",
+        {"campaign": campaign, "job": repricing_job(campaign=campaign).get()},
+    )
 
 
 @login_required

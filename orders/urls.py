@@ -25,4 +25,6 @@ urlpatterns: list = [
         name="tax-exchange-rate-delete",
     ),
     path(f"{TAX}calculator/", tax_views.tax_calculator, name="tax-calculator"),
+    path(f"{TAX}reprice/", tax_views.tax_reprice, name="tax-reprice"),
+    path(f"{TAX}reprice/progress/", tax_views.tax_reprice_progress, name="tax-reprice-progress"),
 ]

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -49,6 +48,7 @@ from ..models import (
     OrderState,
     Refund,
 )
+from .jobs import CampaignJob
 from .numbering import take_invoice_number
 from .repricing import (
     PricedLine,
@@ -384,14 +384,9 @@ def issue_missing_invoices(
 
 # --- issuing the missing ones from the back office, in the background ------------------
 
-_JOB_KEY = "invoice-issue:{}"
-_JOB_SECONDS = 24 * 3600
 
-
-def issuing_job(*, campaign: Campaign) -> dict | None:
-    """The last "issue missing invoices" run of the campaign: total, done (orders
-    handled), issued, failed, finished (None when there was none lately)."""
-    return cache.get(_JOB_KEY.format(campaign.pk))
+def issuing_job(*, campaign: Campaign) -> CampaignJob:
+    return CampaignJob("invoices", campaign.pk)
 
 
 def start_issuing_invoices(*, campaign: Campaign) -> int:
@@ -399,16 +394,12 @@ def start_issuing_invoices(*, campaign: Campaign) -> int:
     many orders lack one (0: nothing to do, no task). A run already going is left to
     finish (returns its total)."""
     job = issuing_job(campaign=campaign)
-    if job is not None and not job["finished"]:
-        return job["total"]
+    if job.running():
+        return job.get()["total"]
     count = orders_missing_invoice(campaign=campaign).count()
     if not count:
         return 0
-    cache.set(
-        _JOB_KEY.format(campaign.pk),
-        {"total": count, "done": 0, "issued": 0, "failed": 0, "finished": False},
-        _JOB_SECONDS,
-    )
+    job.start(count)
     from ..tasks import issue_missing_invoices_task
 
     campaign_id = campaign.pk
@@ -417,35 +408,15 @@ def start_issuing_invoices(*, campaign: Campaign) -> int:
 
 
 def run_issuing_job(*, campaign: Campaign) -> IssueResult:
-    """The task's work: issue, recording progress every 50 orders for the page."""
-    key = _JOB_KEY.format(campaign.pk)
-    job = issuing_job(campaign=campaign) or {"total": 0, "done": 0, "issued": 0, "failed": 0}
-    job["finished"] = False
-    seen = 0
-
-    def progress(n: int) -> None:
-        nonlocal seen
-        seen += n
-        if seen % 50 == 0:
-            cache.set(key, {**job, "done": seen}, _JOB_SECONDS)
-
+    """The task's work: issue, recording progress for the page."""
+    job = issuing_job(campaign=campaign)
+    progress = job.counter()
     try:
         result = issue_missing_invoices(campaign=campaign, progress=progress)
     except Exception:
-        cache.set(key, {**job, "done": seen, "finished": True, "error": True}, _JOB_SECONDS)
+        job.finish(done=progress.seen(), error=True)
         raise
-    cache.set(
-        key,
-        {
-            **job,
-            "total": max(job["total"], seen),
-            "done": seen,
-            "issued": result.issued,
-            "failed": len(result.failed),
-            "finished": True,
-        },
-        _JOB_SECONDS,
-    )
+    job.finish(done=progress.seen(), issued=result.issued, failed=len(result.failed))
     return result
 
 

@@ -64,6 +64,7 @@ from ..models import (
     OrderLine,
     TaxRate,
 )
+from .jobs import CampaignJob
 from .taxes import tax_settings_for
 
 ZERO = Decimal("0")
@@ -775,3 +776,49 @@ def _priced_events(rows: Iterable[tuple[int, str, str]], *, now) -> None:
 def _copy_text(value: str) -> str:
     """A value in COPY's text format."""
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+# --- from the back office, in the background ------------------------------------------
+
+
+def repricing_job(*, campaign: Campaign) -> CampaignJob:
+    return CampaignJob("reprice", campaign.pk)
+
+
+def start_repricing(*, campaign: Campaign) -> int:
+    """Re-price the open orders in a background task once this commits; returns how
+    many there are (0: none, no task). A run already going is left to finish."""
+    job = repricing_job(campaign=campaign)
+    if job.running():
+        return job.get()["total"]
+    count = open_orders(campaign=campaign).count()
+    if not count:
+        return 0
+    job.start(count)
+    from ..tasks import reprice_orders_task
+
+    campaign_id = campaign.pk
+    transaction.on_commit(lambda: reprice_orders_task.delay(campaign_id))
+    return count
+
+
+def run_repricing_job(*, campaign: Campaign) -> RepriceResult:
+    """The task's work: `reprice_orders`, recording progress and the counts for the page."""
+    job = repricing_job(campaign=campaign)
+    progress = job.counter(every=1)  # called once per batch of orders
+    try:
+        result = reprice_orders(campaign=campaign, progress=progress)
+    except Exception:
+        job.finish(done=progress.seen(), error=True)
+        raise
+    job.finish(
+        done=progress.seen(),
+        changed=result.changed,
+        unchanged=result.unchanged,
+        no_address=result.no_address,
+        failed=result.failed_count,
+        reasons=[f"{count} × {reason}" for reason, count in result.failed.most_common(5)],
+        invoiced=result.invoiced_skipped,
+        locked=result.locked_skipped,
+    )
+    return result

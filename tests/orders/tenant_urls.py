@@ -23,6 +23,8 @@ URLS = {
         "exchange_rate_id": o["exchange_rate"].pk,
     },
     "tax-calculator": _slug,
+    "tax-reprice": _slug,
+    "tax-reprice-progress": _slug,
 }
 
 
