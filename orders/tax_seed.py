@@ -11,13 +11,15 @@ from decimal import Decimal
 SeedRow = tuple[str, str, str, Decimal, date | None]
 
 # EU-27 standard VAT and the UK: shared/reference/eu-vat-standard-rates.csv, row for row
-# (rate and effective_from; Greece under its ISO code GR, which VIES writes EL).
+# (rate and effective_from, and the earlier rate its note gives for DE and IE; Greece
+# under its ISO code GR, which VIES writes EL).
 EU_AND_UK: list[SeedRow] = [
     ("AT", "", "VAT", Decimal("20"), None),
     ("BE", "", "VAT", Decimal("21"), None),
     ("BG", "", "VAT", Decimal("20"), None),
     ("CY", "", "VAT", Decimal("19"), None),
     ("CZ", "", "VAT", Decimal("21"), None),
+    ("DE", "", "VAT", Decimal("16"), date(2020, 7, 1)),  # the note: to 2020-12-31
     ("DE", "", "VAT", Decimal("19"), date(2021, 1, 1)),
     ("DK", "", "VAT", Decimal("25"), None),
     ("EE", "", "VAT", Decimal("24"), date(2025, 7, 1)),
@@ -27,6 +29,7 @@ EU_AND_UK: list[SeedRow] = [
     ("GR", "", "VAT", Decimal("24"), None),
     ("HR", "", "VAT", Decimal("25"), None),
     ("HU", "", "VAT", Decimal("27"), None),
+    ("IE", "", "VAT", Decimal("21"), date(2020, 9, 1)),  # the note: to 2021-02-28
     ("IE", "", "VAT", Decimal("23"), date(2021, 3, 1)),
     ("IT", "", "VAT", Decimal("22"), None),
     ("LT", "", "VAT", Decimal("21"), None),

@@ -15,6 +15,9 @@ from orders.services import taxes
 from tests.conftest import member
 from tests.factories import CampaignFactory
 
+# The German rate seeded from 2021-01-01 (16 % came before it, from 2020-07-01).
+GERMAN_19 = date(2021, 1, 1)
+
 D = Decimal
 
 # survey host lookup, session, user, membership, campaign, settings, rates, header
@@ -128,7 +131,7 @@ def test_a_rate_above_100_percent_is_refused(owner_client, seeded):
 
 
 def test_owner_edits_a_rate(owner_client, seeded):
-    germany = TaxRate.objects.get(campaign=seeded, country="DE")
+    germany = TaxRate.objects.get(campaign=seeded, country="DE", valid_from=GERMAN_19)
     response = owner_client.post(
         _url("tax-rule-edit", seeded, germany.pk),
         {
@@ -170,7 +173,7 @@ def test_support_cannot_change_tax_tables(client, organization, campaign, name):
 
 
 def test_support_cannot_delete_a_rate(client, organization, seeded):
-    germany = TaxRate.objects.get(campaign=seeded, country="DE")
+    germany = TaxRate.objects.get(campaign=seeded, country="DE", valid_from=GERMAN_19)
     response = _login(client, organization, Role.SUPPORT).post(
         _url("tax-rule-delete", seeded, germany.pk)
     )
@@ -193,7 +196,7 @@ def test_tax_stage_is_in_the_menu_of_roles_that_may_see_it(
 
 
 def test_outsiders_posts_change_no_tax_table(outsider_client, seeded):
-    germany = TaxRate.objects.get(campaign=seeded, country="DE")
+    germany = TaxRate.objects.get(campaign=seeded, country="DE", valid_from=GERMAN_19)
     outsider_client.post(_url("tax-rule-delete", seeded, germany.pk))
     outsider_client.post(_url("tax-settings", seeded), {"ioss_number": "IM2760000001"})
     assert TaxRate.objects.filter(pk=germany.pk).exists()

@@ -17,6 +17,9 @@ from orders.services.taxes import seed_tax_rates, update_tax_rate
 from orders.tax import EU_MEMBER_STATES
 from tests.factories import CampaignFactory
 
+# The German rate seeded from 2021-01-01 (16 % came before it, from 2020-07-01).
+GERMAN_19 = date(2021, 1, 1)
+
 REFERENCE_CSV = Path(__file__).with_name("eu-vat-standard-rates.csv")
 
 
@@ -50,8 +53,18 @@ def test_the_reference_csv_covers_the_27_member_states_and_the_uk(seeded):
 
 
 def test_eu_and_uk_have_no_other_seeded_rates_than_the_csvs(seeded):
+    """A row per CSV row, and one more for each earlier rate a row's note gives."""
     eu_and_uk = {key for key in seeded if key[0] in EU_MEMBER_STATES | {"GB"}}
-    assert len(eu_and_uk) == len(_reference_rows())
+    notes = [row for row in _reference_rows() if " from " in row["note"]]
+    assert len(eu_and_uk) == len(_reference_rows()) + len(notes) == 30
+
+
+@pytest.mark.parametrize(
+    ("country", "rate", "valid_from"),
+    [("DE", "16", date(2020, 7, 1)), ("IE", "21", date(2020, 9, 1))],
+)
+def test_the_earlier_rate_of_a_csv_note_is_seeded(seeded, country, rate, valid_from):
+    assert seeded[(country, "", valid_from)].rate == Decimal(rate)
 
 
 @pytest.mark.parametrize(
@@ -103,10 +116,12 @@ def test_seeding_twice_adds_nothing(campaign):
 
 def test_seeding_again_keeps_a_rate_the_creator_changed(campaign):
     seed_tax_rates(campaign=campaign)
-    germany = TaxRate.objects.get(campaign=campaign, country="DE")
+    germany = TaxRate.objects.get(campaign=campaign, country="DE", valid_from=GERMAN_19)
     update_tax_rate(tax_rate=germany, rate=Decimal("7"))
     seed_tax_rates(campaign=campaign)
-    assert TaxRate.objects.get(campaign=campaign, country="DE").rate == Decimal("7")
+    assert TaxRate.objects.get(
+        campaign=campaign, country="DE", valid_from=GERMAN_19
+    ).rate == Decimal("7")
 
 
 def test_seeding_again_restores_a_deleted_standard_rate(campaign):
@@ -121,9 +136,12 @@ def test_each_campaign_gets_its_own_copy(campaign):
     seed_tax_rates(campaign=campaign)
     seed_tax_rates(campaign=other)
     update_tax_rate(
-        tax_rate=TaxRate.objects.get(campaign=campaign, country="DE"), rate=Decimal("7")
+        tax_rate=TaxRate.objects.get(campaign=campaign, country="DE", valid_from=GERMAN_19),
+        rate=Decimal("7"),
     )
-    assert TaxRate.objects.get(campaign=other, country="DE").rate == Decimal("19")
+    assert TaxRate.objects.get(campaign=other, country="DE", valid_from=GERMAN_19).rate == Decimal(
+        "19"
+    )
 
 
 def test_the_command_seeds_the_named_campaigns(campaign):

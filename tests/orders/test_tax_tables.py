@@ -12,6 +12,9 @@ from orders.services import taxes
 from orders.tax import Destination, Line, Regime
 from tests.factories import CampaignFactory
 
+# The German rate seeded from 2021-01-01 (16 % came before it, from 2020-07-01).
+GERMAN_19 = date(2021, 1, 1)
+
 D = Decimal
 ON = date(2026, 12, 1)
 
@@ -45,7 +48,7 @@ def test_a_quote_uses_the_campaigns_settings(eur_campaign):
 
 
 def test_a_quote_uses_the_campaigns_edited_rate(eur_campaign):
-    germany = TaxRate.objects.get(campaign=eur_campaign, country="DE")
+    germany = TaxRate.objects.get(campaign=eur_campaign, country="DE", valid_from=GERMAN_19)
     taxes.update_tax_rate(tax_rate=germany, rate=D("7"))
     taxes.update_tax_settings(campaign=eur_campaign, seller_country="FR")
     quote = taxes.tax_quote(
@@ -191,3 +194,14 @@ def test_rate_groups_list_the_country_row_before_its_regions(eur_campaign):
         "CA-ON",
         "CA-PE",
     ]
+
+
+def test_a_quote_in_the_second_half_of_2020_uses_the_german_16_percent(eur_campaign):
+    taxes.update_tax_settings(campaign=eur_campaign, seller_country="FR")
+    quote = taxes.tax_quote(
+        campaign=eur_campaign,
+        destination=Destination("DE"),
+        lines=_goods("100"),
+        on=date(2020, 10, 1),
+    )
+    assert quote.tax_total == D("16.00")
