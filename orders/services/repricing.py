@@ -7,9 +7,11 @@ tuples, priced by the pure engines (`orders.tax.quote_tax`,
 destination), and written back per batch by COPY into a temporary table and one
 `UPDATE … FROM` it on PostgreSQL (row by row elsewhere). Rules:
 
-- Only orders backers may still change (draft, submitted, ready) and never locked
-  ones: the UPDATE itself re-checks `locked_at IS NULL` and the state, so an order
-  locked while the run goes on keeps its price.
+- Only orders of a finished survey that backers may still change (submitted, ready;
+  a draft has no survey figures yet: the survey quotes it with the rates in force
+  when the backer confirms) and never locked ones: the UPDATE itself re-checks
+  `locked_at IS NULL` and the state, so an order locked while the run goes on keeps
+  its price.
 - Never an invoiced order: it was paid at the price its invoice states (the UPDATE
   re-checks this too). An order without an address yet has no destination to price
   for: it is counted apart and keeps its figures until the backer gives one.
@@ -62,6 +64,7 @@ from ..models import (
     OrderAddress,
     OrderEvent,
     OrderLine,
+    OrderState,
     TaxRate,
 )
 from .jobs import CampaignJob
@@ -69,7 +72,7 @@ from .taxes import tax_settings_for
 
 ZERO = Decimal("0")
 BATCH_SIZE = 5000
-REPRICEABLE_STATES = tuple(sorted(BACKER_EDITABLE))
+REPRICEABLE_STATES = tuple(sorted(BACKER_EDITABLE - {OrderState.DRAFT}))
 
 
 # --- the lines an order is taxed on (shared with invoices) -----------------------------
@@ -187,6 +190,7 @@ class RepriceResult:
     unchanged: int = 0
     locked_skipped: int = 0  # locked (or further on): never touched
     invoiced_skipped: int = 0  # open but invoiced: paid at the invoice's price
+    drafts_skipped: int = 0  # survey not done: the survey quotes today's rates itself
     no_address: int = 0  # no destination yet: nothing to price for
     failed: Counter = field(default_factory=Counter)  # reason → orders left as they were
     dry_run: bool = False
@@ -518,7 +522,12 @@ def reprice_orders(
     on = on or timezone.localdate()
     result = RepriceResult(dry_run=dry_run)
     editable = _editable(Order.objects.filter(campaign=campaign))
-    result.locked_skipped = Order.objects.filter(campaign=campaign).count() - editable.count()
+    result.drafts_skipped = Order.objects.filter(
+        campaign=campaign, locked_at__isnull=True, state=OrderState.DRAFT
+    ).count()
+    result.locked_skipped = (
+        Order.objects.filter(campaign=campaign).count() - editable.count() - result.drafts_skipped
+    )
     result.invoiced_skipped = editable.filter(_invoiced()).count()
     pricer = _Pricer(campaign=campaign, on=on)
     inclusive = pricer.policy.prices_include_tax

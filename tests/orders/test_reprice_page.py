@@ -29,7 +29,7 @@ def test_the_tax_page_counts_the_open_orders(owner_client, eur_campaign):
     make_order(eur_campaign)
     make_order(eur_campaign, state="locked", locked_at="2026-01-01T00:00Z")
     page = owner_client.get(url(eur_campaign)).content.decode()
-    assert "1 open order (not locked, not invoiced)" in page
+    assert "1 open order (survey done, not locked, not invoiced)" in page
     assert "Re-price open orders" in page
 
 

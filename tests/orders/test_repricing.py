@@ -328,3 +328,13 @@ def test_command_succeeds_with_orders_that_have_no_address_yet(eur_campaign, cap
     make_order(eur_campaign, country="")
     call_command("reprice_orders", eur_campaign.slug, verbosity=0)
     assert "1 without an address yet" in capsys.readouterr().out
+
+
+def test_a_draft_is_left_to_its_survey(eur_campaign):
+    """No survey figures yet: the survey quotes the rates in force when it is confirmed."""
+    order = make_order(eur_campaign, paid=False, state="draft")
+    before = order.total
+    raise_german_vat(eur_campaign)
+    result = reprice_orders(campaign=eur_campaign, on=TODAY)
+    order.refresh_from_db()
+    assert (result.orders, result.changed, order.total) == (0, 0, before)

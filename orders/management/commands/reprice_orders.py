@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Recompute shipping fee, tax and totals of a campaign's open orders (never locked "
         "ones) after a rate or tax change. --dry-run counts what would change and writes "
-        "nothing. Invoiced orders keep the price they were paid at; orders without an address "
+        "nothing. Drafts are left to their survey; invoiced orders keep the price they were "
+        "paid at; orders without an address "
         "yet are left as they are. Exits 1 when some orders could not be priced (they keep "
         "their price)."
     )
@@ -32,8 +33,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{result.orders} open orders: {result.changed} {verb}, {result.unchanged} "
             f"unchanged, {result.no_address} without an address yet (left as they are); "
-            f"{result.locked_skipped} locked or further on and {result.invoiced_skipped} "
-            f"invoiced, not touched ({result.seconds:.1f} s)."
+            f"not touched: {result.drafts_skipped} drafts (their survey quotes today's rates), "
+            f"{result.locked_skipped} locked or further on, {result.invoiced_skipped} "
+            f"invoiced ({result.seconds:.1f} s)."
         )
         if result.failed:
             for reason, count in result.failed.most_common(20):
