@@ -79,6 +79,11 @@ def test_api_docs_are_served_offline(client, db, django_user_model):
     assert client.get("/api/v1/schema/").status_code == 200
 
 
+def test_api_docs_and_schema_are_not_public(client, db):
+    assert client.get("/api/v1/schema/").status_code in (401, 403)
+    assert client.get("/api/v1/docs/").status_code in (401, 403)
+
+
 def test_healthz_answers_when_the_database_does(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
 

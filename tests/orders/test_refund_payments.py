@@ -152,6 +152,9 @@ def test_refunds_never_exceed_what_was_captured(db, captured_cents, requests):
         assert payment.refunded.amount == accepted <= captured
     order.refresh_from_db()
     assert order.paid_total.amount == captured - accepted
+    # Refunded money is settled: what is due depends on what was captured only.
+    assert order.refunded_total.amount == accepted
+    assert order.balance_due.amount == max(Decimal("0"), Decimal("600.00") - captured)
     assert payment.status == PaymentStatus.SUCCEEDED
 
 
