@@ -72,7 +72,7 @@ def invoice_list(request, slug):
     context = orders_context(campaign, role, active="invoice-list")
     context.update(
         missing=orders_missing_invoice(campaign=campaign).count(),
-        job=_job(campaign),
+        job=issuing_job(campaign=campaign).get(),
         can_issue=role_can(role, ISSUE),
         invoices=page,
         kind=kind,
@@ -81,10 +81,6 @@ def invoice_list(request, slug):
         paged=bool(after),
     )
     return render(request, "orders/invoices/list.html", context)
-
-
-def _job(campaign) -> dict | None:
-    return issuing_job(campaign=campaign).get()
 
 
 @login_required
@@ -107,7 +103,7 @@ def invoices_issue_progress(request, slug):
     return render(
         request,
         "orders/invoices/_issue_progress.html",
-        {"campaign": campaign, "job": _job(campaign)},
+        {"campaign": campaign, "job": issuing_job(campaign=campaign).get()},
     )
 
 

@@ -393,31 +393,21 @@ def start_issuing_invoices(*, campaign: Campaign) -> int:
     """Issue the missing invoices in a background task once this commits; returns how
     many orders lack one (0: nothing to do, no task). A run already going is left to
     finish (returns its total)."""
-    job = issuing_job(campaign=campaign)
-    if job.running():
-        return job.get()["total"]
-    count = orders_missing_invoice(campaign=campaign).count()
-    if not count:
-        return 0
-    job.start(count)
     from ..tasks import issue_missing_invoices_task
 
-    campaign_id = campaign.pk
-    transaction.on_commit(lambda: issue_missing_invoices_task.delay(campaign_id))
-    return count
+    return issuing_job(campaign=campaign).launch(
+        count=orders_missing_invoice(campaign=campaign).count,
+        task=issue_missing_invoices_task,
+        args=(campaign.pk,),
+    )
 
 
 def run_issuing_job(*, campaign: Campaign) -> IssueResult:
     """The task's work: issue, recording progress for the page."""
-    job = issuing_job(campaign=campaign)
-    progress = job.counter()
-    try:
-        result = issue_missing_invoices(campaign=campaign, progress=progress)
-    except Exception:
-        job.finish(done=progress.seen(), error=True)
-        raise
-    job.finish(done=progress.seen(), issued=result.issued, failed=len(result.failed))
-    return result
+    return issuing_job(campaign=campaign).run(
+        lambda progress: issue_missing_invoices(campaign=campaign, progress=progress),
+        summary=lambda result: {"issued": result.issued, "failed": len(result.failed)},
+    )
 
 
 def _round(amount: Decimal, currency: str) -> Decimal:

@@ -6,7 +6,10 @@ campaign at a time; its record stays a day, for the page to show how it ended.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.cache import cache
+from django.db import transaction
 
 _SECONDS = 24 * 3600
 
@@ -40,6 +43,31 @@ class CampaignJob:
         record.update(result, done=done, finished=True, error=error)
         record["total"] = max(record["total"], done)
         cache.set(self.key, record, _SECONDS)
+
+    def launch(self, *, count: Callable[[], int], task, args: tuple) -> int:
+        """Start `task.delay(*args)` once this transaction commits, for the `count()`
+        items to do; returns that count (0: nothing to do, no task). A run already
+        going is left to finish (returns its total)."""
+        if self.running():
+            return self.get()["total"]
+        total = count()
+        if total:
+            self.start(total)
+            transaction.on_commit(lambda: task.delay(*args))
+        return total
+
+    def run(self, work: Callable, *, summary: Callable[..., dict], every: int = 50):
+        """The task's side: `work(progress)` with the progress recorded every `every`
+        items, then the record finished with `summary(result)` (or marked stopped by
+        an error, which is raised on)."""
+        progress = self.counter(every)
+        try:
+            result = work(progress)
+        except Exception:
+            self.finish(done=progress.seen(), error=True)
+            raise
+        self.finish(done=progress.seen(), **summary(result))
+        return result
 
     def counter(self, every: int = 50):
         """A progress(n) callback that records the running count every `every` items."""

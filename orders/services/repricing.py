@@ -797,37 +797,29 @@ def repricing_job(*, campaign: Campaign) -> CampaignJob:
 def start_repricing(*, campaign: Campaign) -> int:
     """Re-price the open orders in a background task once this commits; returns how
     many there are (0: none, no task). A run already going is left to finish."""
-    job = repricing_job(campaign=campaign)
-    if job.running():
-        return job.get()["total"]
-    count = open_orders(campaign=campaign).count()
-    if not count:
-        return 0
-    job.start(count)
     from ..tasks import reprice_orders_task
 
-    campaign_id = campaign.pk
-    transaction.on_commit(lambda: reprice_orders_task.delay(campaign_id))
-    return count
+    return repricing_job(campaign=campaign).launch(
+        count=open_orders(campaign=campaign).count, task=reprice_orders_task, args=(campaign.pk,)
+    )
 
 
 def run_repricing_job(*, campaign: Campaign) -> RepriceResult:
     """The task's work: `reprice_orders`, recording progress and the counts for the page."""
-    job = repricing_job(campaign=campaign)
-    progress = job.counter(every=1)  # called once per batch of orders
-    try:
-        result = reprice_orders(campaign=campaign, progress=progress)
-    except Exception:
-        job.finish(done=progress.seen(), error=True)
-        raise
-    job.finish(
-        done=progress.seen(),
-        changed=result.changed,
-        unchanged=result.unchanged,
-        no_address=result.no_address,
-        failed=result.failed_count,
-        reasons=[f"{count} × {reason}" for reason, count in result.failed.most_common(5)],
-        invoiced=result.invoiced_skipped,
-        locked=result.locked_skipped,
+    return repricing_job(campaign=campaign).run(
+        lambda progress: reprice_orders(campaign=campaign, progress=progress),
+        summary=_job_summary,
+        every=1,  # progress comes once per batch of orders
     )
-    return result
+
+
+def _job_summary(result: RepriceResult) -> dict:
+    return {
+        "changed": result.changed,
+        "unchanged": result.unchanged,
+        "no_address": result.no_address,
+        "failed": result.failed_count,
+        "reasons": [f"{count} × {reason}" for reason, count in result.failed.most_common(5)],
+        "invoiced": result.invoiced_skipped,
+        "locked": result.locked_skipped,
+    }

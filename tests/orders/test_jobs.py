@@ -29,3 +29,19 @@ def test_a_finished_run_keeps_its_result_and_is_no_longer_running():
 def test_runs_of_two_campaigns_are_apart():
     CampaignJob("test", 3).start(10)
     assert CampaignJob("test", 4).get() is None
+
+
+def test_a_run_stopped_by_an_error_says_so_and_raises():
+    import pytest
+
+    job = CampaignJob("test", 5)
+    job.start(100)
+
+    def work(progress):
+        progress(60)
+        raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError):
+        job.run(work, summary=dict, every=10)
+    record = job.get()
+    assert (record["finished"], record["error"], record["done"]) == (True, True, 60)
