@@ -4,10 +4,19 @@ import time
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Role
 
 from .factories import CampaignFactory, MembershipFactory, OrganizationFactory, UserFactory
+
+# Properties are about results, never about time (bench/ measures speed): on a busy
+# 2-core machine a draw that waits for the CPU must not fail a test.
+hypothesis_settings.register_profile(
+    "pledgeport", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("pledgeport")
 
 
 def pytest_collection_modifyitems(config, items):
