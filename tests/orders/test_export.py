@@ -246,6 +246,28 @@ def test_only_locked_orders_are_exported(shop):
     }
 
 
+def test_deleting_an_order_or_a_batch_removes_its_batch_entries_and_events(shop):
+    """Entries and events keep no foreign-key constraint in the database (see the
+    models): the ORM's cascade is what removes them."""
+    campaign, de, us = shop
+    first, rows = run(campaign, PER_LINE)
+    list(rows)
+    second, rows = run(campaign, PER_LINE, include_exported=True)
+    list(rows)
+    assert OrderEvent.objects.filter(order_id=de.pk, kind=EventKind.EXPORT).count() == 2
+    de_pk = de.pk
+    de.delete()
+    assert not OrderEvent.objects.filter(order_id=de_pk).exists()
+    assert set(ExportBatchOrder.objects.values_list("batch_id", "order_id")) == {
+        (first.pk, us.pk),
+        (second.pk, us.pk),
+    }
+    first.delete()
+    assert set(ExportBatchOrder.objects.values_list("batch_id", "order_id")) == {
+        (second.pk, us.pk)
+    }
+
+
 def test_batch_records_its_orders_and_marks_them_exported(shop):
     campaign, de, us = shop
     user = UserFactory()
