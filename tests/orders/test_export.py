@@ -263,9 +263,7 @@ def test_deleting_an_order_or_a_batch_removes_its_batch_entries_and_events(shop)
         (second.pk, us.pk),
     }
     first.delete()
-    assert set(ExportBatchOrder.objects.values_list("batch_id", "order_id")) == {
-        (second.pk, us.pk)
-    }
+    assert set(ExportBatchOrder.objects.values_list("batch_id", "order_id")) == {(second.pk, us.pk)}
 
 
 def test_batch_records_its_orders_and_marks_them_exported(shop):
