@@ -87,7 +87,8 @@ def export_list(request, slug):
 
 @login_required
 def export_download(request, slug, batch_id):
-    """A past batch again: the same orders as they are now; nothing is marked."""
+    """A past batch again: its orders still locked or later, as they are now; nothing is
+    marked."""
     campaign, _role = campaign_for(user=request.user, slug=slug, action=EXPORT)
     batch = get_object_or_404(ExportBatch, pk=batch_id, campaign=campaign)
     try:

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from pledges.exports import safe_cell
 
 from ..models import ExportBatchOrder, ExportLayout, Order, OrderLine, Tag
+from ..selectors import LOCKED_OR_LATER as EXPORTABLE
 from .fields import FIELDS, LINE, LINE_BREAKS, WHITESPACE, ColumnTemplate
 
 # PostgreSQL returns at most 1664 columns; SKU columns past that stay with Python.
@@ -59,7 +60,8 @@ def _uses(alias: str, expressions: list[str]) -> bool:
 
 
 def copy_statement(*, template: ColumnTemplate, batch_id: int, skus: list[str]):
-    """The COPY statement and its parameters for `batch_id`'s orders laid out by
+    """The COPY statement and its parameters for `batch_id`'s orders (those still
+    locked or later: one unlocked since is not the warehouse's to ship) laid out by
     `template`, with a column per code of `skus` (per-order-SKU layout). Table names
     come from the models, expressions from the fields; every value is a parameter."""
     fields = [FIELDS[key] for key, _header in template.columns]
@@ -105,9 +107,11 @@ def copy_statement(*, template: ColumnTemplate, batch_id: int, skus: list[str]):
     orders_sql = (
         f"FROM {_table(ExportBatchOrder)} e JOIN {_table(Order)} o ON o.id = e.order_id "
         + " ".join(joins)
-        + " WHERE e.batch_id = %s"
+        + " WHERE e.batch_id = %s AND o.state IN ("
+        + ", ".join(["%s"] * len(EXPORTABLE))
+        + ")"
     )
-    params.append(batch_id)
+    params += [batch_id, *EXPORTABLE]
 
     if template.layout == ExportLayout.PER_LINE:
         # Order cells once per order (OFFSET 0 keeps them out of the per-line join).

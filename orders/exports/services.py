@@ -27,15 +27,14 @@ from ..models import (
     ExportTemplate,
     Order,
     OrderEvent,
-    OrderState,
 )
+from ..selectors import LOCKED_OR_LATER
 from .fields import BUILTIN_TEMPLATES, FIELDS, LINE, ColumnTemplate
 from .rows import ExportRows
 from .writers import FORMATS
 
-S = OrderState
 # Locked or later: what a warehouse may receive.
-EXPORTABLE = (S.LOCKED, S.RELEASED, S.IN_FULFILLMENT, S.SHIPPED, S.DELIVERED)
+EXPORTABLE = LOCKED_OR_LATER
 
 
 # --- templates ----------------------------------------------------------------------------
@@ -284,13 +283,18 @@ def export_orders(
 
 
 def batch_orders(batch: ExportBatch) -> QuerySet[Order]:
+    """The batch's orders that are still locked or later: one unlocked since is open to
+    changes again and not the warehouse's to ship (until it is locked and exported
+    again)."""
     return Order.objects.filter(
-        pk__in=ExportBatchOrder.objects.filter(batch=batch).values("order_id")
+        pk__in=ExportBatchOrder.objects.filter(batch=batch).values("order_id"),
+        state__in=EXPORTABLE,
     )
 
 
 def batch_rows(*, batch: ExportBatch) -> ExportRows:
-    """The rows of a past batch again (its orders as they are now), nothing marked."""
+    """The rows of a past batch again (its orders still locked or later, as they are
+    now), nothing marked."""
     template = template_named(campaign=batch.campaign, name=batch.template_name)
     return ExportRows(template=template, orders=batch_orders(batch), batch_id=batch.pk)
 

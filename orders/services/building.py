@@ -20,6 +20,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -346,14 +347,30 @@ def catalog_digest(catalog: bom.Catalog) -> str:
     )
     parts = [
         repr(skus),
-        repr(sorted(catalog.rewards.items())),
-        repr(sorted(catalog.groups.items())),
-        repr(sorted(catalog.offers.items())),
-        repr(catalog.rules),
-        repr(catalog.goals),
-        repr(sorted(catalog.imported.items())),
+        repr(_stable(catalog.rewards)),
+        repr(_stable(catalog.groups)),
+        repr(_stable(catalog.offers)),
+        repr(_stable(catalog.rules)),
+        repr(_stable(catalog.goals)),
+        repr(_stable(catalog.imported)),
     ]
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()
+
+
+def _stable(value):
+    """`value` with every set sorted and every mapping in key order, so its repr is the
+    same in every process: a set's order follows string hashing, which Python seeds
+    afresh per process (a rule's countries printed differently in each worker, and
+    every build rewrote every order)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple((f.name, _stable(getattr(value, f.name))) for f in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return sorted((repr(k), _stable(v)) for k, v in value.items())
+    if isinstance(value, set | frozenset):
+        return sorted(repr(_stable(item)) for item in value)
+    if isinstance(value, list | tuple):
+        return [_stable(item) for item in value]
+    return value
 
 
 def fingerprint(*, inp: BuildInput, catalog_hash: str, rules: Rules) -> str:

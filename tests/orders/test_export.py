@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from orders.errors_lock import ExportTemplateInvalid, NothingToExport
 from orders.exports.fields import PER_LINE, PER_ORDER_SKUS, SHIPSTATION
 from orders.exports.services import (
+    batch_rows,
     create_export_template,
     export_orders,
     template_named,
@@ -37,6 +38,7 @@ from orders.models import (
     OrderState,
     Tag,
 )
+from orders.services.locking import unlock_order
 from tests.factories import (
     CampaignFactory,
     OrderFactory,
@@ -430,3 +432,46 @@ def test_export_orders_command_fails_for_an_unknown_template(shop, tmp_path):
         call_command(
             "export_orders", campaign.slug, "--template", "nope", "--out", str(tmp_path / "x")
         )
+
+
+def test_export_orders_command_marks_nothing_when_the_file_cannot_be_written(shop, tmp_path):
+    campaign, de, _us = shop
+    out = tmp_path / "no-such-folder" / "orders.csv"
+    with pytest.raises(CommandError, match="Could not write"):
+        call_command("export_orders", campaign.slug, "--template", "per-line", "--out", str(out))
+    de.refresh_from_db()
+    assert (ExportBatch.objects.count(), de.exported_at) == (0, None)
+
+
+def test_export_orders_command_writes_a_past_batch_again_marking_nothing(shop, tmp_path):
+    campaign, de, _us = shop
+    first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+    call_command("export_orders", campaign.slug, "--template", "per-line", "--out", str(first))
+    batch = ExportBatch.objects.get()
+    out = io.StringIO()
+    call_command(
+        "export_orders", campaign.slug, "--batch", str(batch.pk), "--out", str(again), stdout=out
+    )
+    assert again.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
+    assert f"export {batch.pk} again" in out.getvalue()
+    de.refresh_from_db()
+    assert (ExportBatch.objects.count(), de.export_count) == (1, 1)
+
+
+def test_export_orders_command_needs_a_template_or_a_batch(shop, tmp_path):
+    campaign, _de, _us = shop
+    with pytest.raises(CommandError, match="--template"):
+        call_command("export_orders", campaign.slug, "--out", str(tmp_path / "x.csv"))
+    with pytest.raises(CommandError, match="no export 999"):
+        call_command(
+            "export_orders", campaign.slug, "--batch", "999", "--out", str(tmp_path / "x.csv")
+        )
+
+
+def test_a_past_batch_leaves_out_an_order_unlocked_since(shop):
+    campaign, de, _us = shop
+    batch, rows = run(campaign, PER_LINE)
+    assert "Jürgen" in csv_text(rows)
+    unlock_order(order=de, actor=UserFactory(), reason="Backer changed the dice colour")
+    again = csv_text(batch_rows(batch=batch))
+    assert "Jürgen" not in again and "Ada Lovelace" in again
