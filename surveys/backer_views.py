@@ -9,6 +9,7 @@ JavaScript; htmx only refreshes the address form when the country changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -616,15 +617,21 @@ def _summary(visit: Visit) -> dict:
         elif isinstance(value, list):
             value = ", ".join(value)
         answers.append((question.text(visit.language)["label"], value or "—"))
+    quote = services.quote_for(
+        response=visit.response, survey=visit.survey, pledge=visit.pledge, catalog=visit.catalog
+    )
+    paid = services.paid_for_order(visit.response) if visit.response.completed_at else Decimal(0)
     return {
         "lines": _bom_lines(visit),
         "answers": answers,
         "address_lines": addresses.format_address(visit.response.address)
         if visit.response.address
         else [],
-        "quote": services.quote_for(
-            response=visit.response, survey=visit.survey, pledge=visit.pledge, catalog=visit.catalog
-        ),
+        "quote": quote,
+        # Paid for the order already (the quote does not know): shown apart, and
+        # what is left is what the pay page asks for.
+        "paid_so_far": paid,
+        "balance_left": max(quote.balance_due - paid, Decimal(0)),
     }
 
 

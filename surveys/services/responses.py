@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -43,6 +44,18 @@ def survey_for(campaign) -> Survey:
 
 def pledge_of(response: SurveyResponse) -> Pledge:
     return Pledge.objects.select_related("reward").get(backer_id=response.backer_id)
+
+
+def paid_for_order(response: SurveyResponse) -> Decimal:
+    """What the backer has paid for the response's order so far (refunded or not, as
+    the order's balance counts it); nothing before it has an order."""
+    from orders.models import Order
+    from orders.services.building import settled
+
+    if response.pk is None:
+        return Decimal(0)
+    order = Order.objects.filter(response=response).first()
+    return settled(order) if order is not None else Decimal(0)
 
 
 def _order_follows(response: SurveyResponse) -> None:
@@ -524,8 +537,12 @@ def complete_survey(
     response.reverse_charge = result.reverse_charge
     response.customs_number = result.customs_number
     response.completed_at = now
-    if result.balance_due == 0:
+    # Paid means nothing left to pay: a confirmation that adds to what was paid (a
+    # second add-on after paying) is unpaid again, so its order asks for the rest.
+    if result.balance_due <= paid_for_order(response):
         response.paid_at = response.paid_at or now
+    else:
+        response.paid_at = None
     _mark_done(response, SurveyStep.REVIEW)
     response.save()
     _order_follows(response)

@@ -367,3 +367,36 @@ def test_after_a_refund_neither_a_rebuild_nor_a_re_pricing_asks_for_the_money_ag
     assert not order.holds.filter(reason="payment_due", cleared_at__isnull=True).exists()
     result = reprice_orders(campaign=w.campaign, dry_run=True)
     assert (result.changed, result.invoiced_skipped) == (0, 1)  # paid and invoiced
+
+
+def test_an_add_on_after_paying_leaves_the_rest_due_with_a_hold(
+    w, client, settings, django_capture_on_commit_callbacks
+):
+    from orders.demo import _pay
+    from orders.models import HoldReason
+    from surveys.links import magic_link
+
+    settings.PLEDGEPORT_TEST_GATEWAY = True
+    response, _quote = _confirmed_with_tax(
+        w, w.bob, {w.mat.pk: 1}, django_capture_on_commit_callbacks
+    )
+    order = Order.objects.get(backer=w.bob.backer)
+    with django_capture_on_commit_callbacks(execute=True):
+        _pay(order)
+    response.refresh_from_db()
+    assert response.paid_at is not None
+    paid = order.__class__.objects.get(pk=order.pk).paid_total.amount
+
+    response, quote = _confirmed_with_tax(
+        w, w.bob, {w.mat.pk: 2}, django_capture_on_commit_callbacks
+    )
+    assert response.paid_at is None
+    order.refresh_from_db()
+    left = quote.balance_due - paid
+    assert left == w.mat.price.amount
+    assert order.balance_due.amount == left
+    assert order.holds.get(cleared_at__isnull=True).reason == HoldReason.PAYMENT_DUE
+    page = client.get(magic_link(w.bob), follow=True)
+    page = client.get(f"/s/{w.campaign.slug}/done/")
+    text = page.content.decode()
+    assert "Left to pay" in text and "Pay now" in text
