@@ -135,8 +135,18 @@ def seed_orders(*, slug: str, count: int, state: str, seed: int = 7) -> Campaign
             locked_at=NOW if state == OrderState.LOCKED else None,
             created_at=NOW,
             updated_at=NOW,
+            # Checked, as every ready order's address is (the lock leaves unchecked ones).
+            address_status="valid",
         )
-        addresses = Copier(OrderAddress, order_id=0, version=1, source="survey", created_at=NOW)
+        addresses = Copier(
+            OrderAddress,
+            order_id=0,
+            version=1,
+            source="survey",
+            created_at=NOW,
+            status="valid",
+            checked_at=NOW,
+        )
         lines = Copier(OrderLine, database_ids=True, order_id=0, quantity=1, source="reward")
         with connection.cursor() as cursor:
             bar = tqdm(total=count * 5, unit=" rows", desc="seeding", dynamic_ncols=True)

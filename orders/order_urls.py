@@ -1,9 +1,10 @@
 """Back-office URLs of orders (mounted under /app/ by orders/urls.py): the order
-list, one order's page and actions, the review queue, tags and segments."""
+list, one order's page and actions, the review queue and its rules, tags and segments."""
 
 from django.urls import path
 
 from . import order_views as views
+from . import review_rule_views
 
 ORDERS = "c/<slug:slug>/orders/"
 ORDER = f"{ORDERS}<int:number>/"
@@ -13,6 +14,16 @@ urlpatterns: list = [
     path(f"{ORDERS}tag/", views.order_bulk_tag, name="order-bulk-tag"),
     path(f"{ORDERS}review/", views.review_queue_page, name="order-review"),
     path(f"{ORDERS}review/bulk/", views.review_bulk, name="order-review-bulk"),
+    path(
+        f"{ORDERS}review/rules/",
+        review_rule_views.review_rules_page,
+        name="order-review-rules",
+    ),
+    path(
+        f"{ORDERS}review/rules/recheck/",
+        review_rule_views.review_rules_recheck,
+        name="order-review-rules-recheck",
+    ),
     path(f"{ORDERS}tags/", views.tag_list, name="order-tags"),
     path(f"{ORDERS}tags/<int:tag_id>/", views.tag_edit, name="order-tag-edit"),
     path(f"{ORDERS}tags/<int:tag_id>/delete/", views.tag_delete, name="order-tag-delete"),

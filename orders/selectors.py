@@ -46,6 +46,9 @@ READY_OR_LATER = (
     OrderState.DELIVERED,
 )
 LOCKED_OR_LATER = READY_OR_LATER[1:]
+# Past the survey: the backer completed it (a draft's address is the imported one,
+# valid or not, and counts in no step after "Completed").
+PAST_SURVEY = (OrderState.SUBMITTED, *READY_OR_LATER)
 ADDRESS_OK = (AddressStatus.VALID, AddressStatus.ACCEPTED)
 # Paid: past the survey, nothing left to pay — paid in full, or nothing was due
 # beyond what the pledge already covered (balance_due = total − credit − paid).
@@ -164,7 +167,9 @@ def _orders_url(campaign, **filters) -> str:
 def funnel(*, campaign) -> list[FunnelStep]:
     """imported → invited → completed → paid → address valid → ready → locked →
     exported, in four queries. Merged backers and orders, test invites and test
-    responses are left out; cancelled orders count in no order step."""
+    responses are left out; cancelled orders count in no order step, and drafts
+    (survey not completed) in none either: the order steps never count more orders
+    than "Completed" counts surveys."""
     imported = Backer.objects.filter(campaign=campaign, merged_into__isnull=True).count()
     invited = SurveyInvite.objects.filter(
         survey__campaign=campaign, is_test=False, sent_at__isnull=False
@@ -177,10 +182,10 @@ def funnel(*, campaign) -> list[FunnelStep]:
     )
     counts = live.aggregate(
         paid=Count("pk", filter=PAID),
-        address=Count("pk", filter=Q(address_status__in=ADDRESS_OK)),
+        address=Count("pk", filter=Q(address_status__in=ADDRESS_OK, state__in=PAST_SURVEY)),
         ready=Count("pk", filter=Q(state__in=READY_OR_LATER)),
         locked=Count("pk", filter=Q(state__in=LOCKED_OR_LATER)),
-        exported=Count("pk", filter=Q(exported_at__isnull=False)),
+        exported=Count("pk", filter=Q(exported_at__isnull=False, state__in=PAST_SURVEY)),
     )
     slug = campaign.slug
     return [
@@ -217,8 +222,8 @@ def funnel(*, campaign) -> list[FunnelStep]:
             "address",
             "Address valid",
             counts["address"],
-            _orders_url(campaign, address="ok"),
-            "Orders whose address passed validation or was accepted as is.",
+            _orders_url(campaign, address="ok", state=list(PAST_SURVEY)),
+            "Orders past the survey whose address passed validation or was accepted as is.",
         ),
         FunnelStep(
             "ready",

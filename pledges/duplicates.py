@@ -1,5 +1,8 @@
 """Backers that look like the same person: flagged for the creator to review,
-never merged silently. Merging and keeping apart are logged on each backer."""
+never merged silently. Merging and keeping apart are logged on each backer, and
+reach the group's orders once the decision is committed: kept apart, each order is
+rebuilt (the duplicate hold goes); merged, the merged backers' orders are merged into
+the primary's (one parcel)."""
 
 from collections import defaultdict
 
@@ -260,6 +263,7 @@ def merge_duplicates(*, group: DuplicateGroup, primary: Backer, actor) -> list[B
         group.status = DuplicateStatus.MERGED
         group.decided_by, group.decided_at = actor, timezone.now()
         group.save(update_fields=["status", "decided_by", "decided_at"])
+    _orders_follow(primary=primary, backers=merged, actor=actor)
     return merged
 
 
@@ -270,12 +274,75 @@ def keep_apart(*, group: DuplicateGroup, actor, note: str = "") -> None:
         group.status = DuplicateStatus.KEPT_APART
         group.decided_by, group.decided_at, group.note = actor, timezone.now(), note
         group.save(update_fields=["status", "decided_by", "decided_at", "note"])
+        members = list(Backer.objects.filter(duplicate_group=group).order_by("pk"))
         BackerEvent.objects.bulk_create(
             BackerEvent(
                 backer=b, actor=actor, action="kept_apart", detail={"group": group.pk, "note": note}
             )
-            for b in Backer.objects.filter(duplicate_group=group)
+            for b in members
         )
+    _orders_follow(primary=None, backers=members, actor=actor)
+
+
+def _orders_follow(*, primary: Backer | None, backers: list[Backer], actor) -> None:
+    """After a decision committed: the orders of the group's backers follow it, one
+    backer at a time (a group is a handful). With a `primary` (a merge), each of
+    `backers`' live orders is merged into the primary's order (built first if the
+    primary has none yet), which is then rebuilt; without one (kept apart), each
+    backer's order is rebuilt, so the duplicate hold clears. Backers without an order
+    get none here (the next build makes them). An order that can no longer change
+    (locked or further on) stays as it is, with a note on its timeline.
+
+    Pledges reach orders only here, through orders' own services (imported when
+    needed: orders depend on pledges, not the other way)."""
+    from inventory.bom import BomError
+    from orders.errors import OrdersError
+    from orders.events import order_event_create
+    from orders.models import EventKind, Order, OrderState
+    from orders.services.building import build_order_for_backer, merge_orders
+
+    ids = [b.pk for b in backers] + ([primary.pk] if primary is not None else [])
+    orders = {
+        order.backer_id: order
+        for order in Order.objects.filter(
+            backer_id__in=ids, kind="standard", merged_into__isnull=True
+        )
+        .exclude(state=OrderState.CANCELLED)
+        .order_by("pk")
+    }
+
+    def note(order, text: str) -> None:
+        order_event_create(order=order, kind=EventKind.NOTE, actor=actor, message=text)
+
+    if primary is None:
+        for backer in backers:
+            order = orders.get(backer.pk)
+            if order is None:
+                continue
+            try:
+                build_order_for_backer(backer=backer, actor=actor)
+            except (OrdersError, BomError) as exc:
+                note(order, f"Backer kept apart from look-alikes; order not rebuilt: {exc}")
+        return
+
+    keep = orders.get(primary.pk)
+    rebuilt = False
+    for backer in backers:
+        order = orders.get(backer.pk)
+        if order is None:
+            continue
+        try:
+            if keep is None:
+                keep = build_order_for_backer(backer=primary, actor=actor)
+            keep = merge_orders(keep=keep, merge=order, actor=actor)
+            rebuilt = True
+        except (OrdersError, BomError) as exc:
+            note(order, f"Backer merged into another; order not merged: {exc}")
+    if keep is not None and not rebuilt:
+        try:
+            build_order_for_backer(backer=primary, actor=actor)
+        except (OrdersError, BomError) as exc:
+            note(keep, f"Look-alike backers merged into this one; order not rebuilt: {exc}")
 
 
 def open_duplicate_count(*, campaign: Campaign) -> int:

@@ -44,7 +44,7 @@ from ..models import (
     OrderHold,
     OrderState,
 )
-from .holds import clear_holds, open_hold
+from .holds import clear_holds, open_hold, refresh_readiness
 
 # Staff may still correct an address the warehouse has not shipped.
 _STAFF_EDITABLE_UNTIL = frozenset(
@@ -336,6 +336,8 @@ def apply_check(*, order: Order, address: OrderAddress) -> None:
         send_fix_address_email(order=order, address=address)
     else:
         clear_holds(order=order, reason=HoldReason.ADDRESS_INVALID, note="Address valid.")
+        # With no hold to clear the order may still have waited for this check.
+        refresh_readiness(order=order)
 
 
 def accept_address(*, address: OrderAddress, actor, reason: str) -> OrderAddress:
@@ -427,15 +429,19 @@ def _fix_email_event(order_id: int, address: OrderAddress, now) -> OrderEvent:
     )
 
 
-def send_fix_address_email(*, order: Order, address: OrderAddress) -> bool:
+def send_fix_address_email(*, order: Order, address: OrderAddress, force: bool = False) -> bool:
     """Ask the backer to correct their address: once per bad version, in their
     language, with a magic link to the survey. False when not sent (already sent, no
-    email, no invite, or the order no longer editable)."""
+    email, no invite, or the order no longer editable). `force`: send again though this
+    version was already asked about (staff asking explicitly, not the automatic email)."""
     if not order.email or not order.is_backer_editable:
         return False
-    if OrderEvent.objects.filter(
-        order=order, kind=EventKind.EMAIL, after__email=FIX_EMAIL, after__address_id=address.pk
-    ).exists():
+    if (
+        not force
+        and OrderEvent.objects.filter(
+            order=order, kind=EventKind.EMAIL, after__email=FIX_EMAIL, after__address_id=address.pk
+        ).exists()
+    ):
         return False
     link = _fix_link(order)
     if link is None:
@@ -817,7 +823,7 @@ def _follow_checks(current: list[tuple[int, str, dict, str]], result: Validation
         .values_list("order_id", "pk")
     )
     holds, events = _Rows(OrderHold), _Rows(OrderEvent)
-    to_clear, changed = [], set()
+    to_clear = []
 
     def event(order_id, kind, message, before=None, after=None):
         events.add(
@@ -851,7 +857,6 @@ def _follow_checks(current: list[tuple[int, str, dict, str]], result: Validation
                     f"{HoldReason.ADDRESS_INVALID.label}: {detail}",
                     after={"reason": HoldReason.ADDRESS_INVALID, "detail": detail},
                 )
-                changed.add(order_id)
         elif order_id in open_holds:
             to_clear.append(open_holds[order_id])
             event(order_id, EventKind.ADDRESS_CHECKED, "Address valid.", after={"status": status})
@@ -861,15 +866,16 @@ def _follow_checks(current: list[tuple[int, str, dict, str]], result: Validation
                 "Address valid.",
                 before={"reason": HoldReason.ADDRESS_INVALID},
             )
-            changed.add(order_id)
     if to_clear:
         OrderHold.objects.filter(pk__in=to_clear).order_by().update(
             cleared_at=now, clear_note="Address valid."
         )
     result.holds_opened += holds.write()
     result.holds_cleared += len(to_clear)
-    if changed:
-        _refresh_readiness_of(changed, event, now)
+    # Every checked order, not only those whose hold moved: one may have waited for
+    # this check alone (holds.address_waits).
+    if order_ids:
+        _refresh_readiness_of(set(order_ids), event, now)
     events.write()
 
 

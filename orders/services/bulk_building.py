@@ -11,8 +11,9 @@ skips orders whose inputs did not change and rewrites only what differs in the
 others. Locked orders (or further on) are never touched. Orders that take part in
 a merge go through `build_order` one by one (rare, and their plan spans orders).
 
-New address versions written here are not checked one by one: run
-`validate_addresses` (or the task per version) after a bulk build.
+New address versions written here are not checked one by one: their orders wait in
+`submitted` until `validate_addresses` checks them (the build_orders command runs it
+right after the build).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from .building import (
     pledge_address_fields,
     survey_address_fields,
 )
+from .holds import address_waits
 from .numbering import take_order_numbers
 from .review_rules import rules_of
 
@@ -456,10 +458,12 @@ class _Batch:
         )
 
 
-def _target_state(plan: OrderPlan, open_after: set[str]) -> str:
+def _target_state(plan: OrderPlan, open_after: set[str], *, address_waits: bool) -> str:
+    """Draft until the survey is done; then ready only with no open hold and a checked
+    address (holds.address_waits): a new address version waits for validation."""
     if not plan.completed:
         return OrderState.DRAFT
-    return OrderState.SUBMITTED if open_after else OrderState.READY
+    return OrderState.SUBMITTED if open_after or address_waits else OrderState.READY
 
 
 def _money(plan: OrderPlan) -> dict:
@@ -504,7 +508,7 @@ def _create(batch: _Batch, entries: list[_Entry]) -> None:
     order_rows = []
     for offset, entry in enumerate(entries):
         plan, inp = entry.plan, entry.inp
-        state = _target_state(plan, set(plan.holds))
+        state = _target_state(plan, set(plan.holds), address_waits=bool(plan.address))
         row = batch.orders.add(
             id=order_ids[offset] if order_ids else None,
             campaign_id=batch.campaign_id,
@@ -784,7 +788,7 @@ def _create_copy(batch: _Batch, entries: list[_Entry], memo: dict) -> None:
         order_id = order_ids[offset]
         oid = str(order_id)
         block = _block(blocks, plan, lines)
-        state = _target_state(plan, set(plan.holds))
+        state = _target_state(plan, set(plan.holds), address_waits=bool(plan.address))
         address_id = next(address_ids) if plan.address else None
         key = (plan.currency, plan.prices_include_tax, tuple(plan.treatment.items()))
         base = templates.get(key)
@@ -968,7 +972,10 @@ def _update(batch: _Batch, entries: list[_Entry]) -> None:
             open_after.add(reason)
         # state (the moves the state machine allows, each on the timeline)
         state = stored["state"]
-        for step in _state_path(state, _target_state(plan, open_after)):
+        waits = address_waits(
+            address_id=values["address_id"], address_status=values["address_status"]
+        )
+        for step in _state_path(state, _target_state(plan, open_after, address_waits=waits)):
             batch.event(order_id, EventKind.STATE, "Rebuilt.", {"state": state}, {"state": step})
             state = step
             values["state_changed_at"] = batch.now

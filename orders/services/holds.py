@@ -1,16 +1,21 @@
 """Holds: open and clear them, and keep `ready` true to them. An order is ready
-only when it is submitted and has no open hold; a hold opened on a ready order
-sends it back to submitted."""
+only when it is submitted, has no open hold and its address (if any) was checked;
+a hold opened on a ready order sends it back to submitted."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..errors import HoldNotOpen
 from ..events import order_event_create
-from ..models import EventKind, HoldReason, Order, OrderHold, OrderState
+from ..models import AddressStatus, EventKind, HoldReason, Order, OrderHold, OrderState
 from .states import change_state
+
+ADDRESS_CHECKED = (AddressStatus.VALID.value, AddressStatus.ACCEPTED.value)
+# Orders with nothing left to check about their address (none, or checked).
+ADDRESS_CHECKED_Q = Q(address__isnull=True) | Q(address_status__in=ADDRESS_CHECKED)
 
 
 def open_hold(*, order: Order, reason: str, detail: str = "", actor=None) -> OrderHold:
@@ -81,12 +86,26 @@ def open_hold_reasons(*, order: Order) -> set[str]:
     )
 
 
+def address_waits(*, address_id, address_status: str) -> bool:
+    """Whether an order's address still waits for its check: nothing goes to the
+    warehouse unchecked, so such an order is not ready yet (the check, a Celery task
+    on every address save or `validate_addresses` after a bulk build, moves it on).
+    An invalid address waits too, behind its hold. No address: nothing to check."""
+    return address_id is not None and address_status not in ADDRESS_CHECKED
+
+
 def refresh_readiness(*, order: Order, actor=None) -> Order:
-    """submitted with no open hold → ready; ready with an open hold → submitted.
-    Other states are left alone (a locked order keeps its lock; lock refuses holds)."""
+    """submitted with no open hold and a checked address → ready; ready with an open
+    hold or an address still unchecked → submitted. Other states are left alone (a
+    locked order keeps its lock; lock refuses holds)."""
     has_hold = OrderHold.objects.filter(order=order, cleared_at__isnull=True).exists()
-    if order.state == OrderState.SUBMITTED and not has_hold:
+    waits = address_waits(address_id=order.address_id, address_status=order.address_status)
+    if order.state == OrderState.SUBMITTED and not has_hold and not waits:
         change_state(order=order, to=OrderState.READY, actor=actor, message="No open holds.")
     elif order.state == OrderState.READY and has_hold:
         change_state(order=order, to=OrderState.SUBMITTED, actor=actor, message="Hold opened.")
+    elif order.state == OrderState.READY and waits:
+        change_state(
+            order=order, to=OrderState.SUBMITTED, actor=actor, message="Address not checked yet."
+        )
     return order

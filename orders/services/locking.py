@@ -50,6 +50,7 @@ from ..models import (
     Segment,
 )
 from ..selectors import orders_for
+from .holds import ADDRESS_CHECKED, ADDRESS_CHECKED_Q
 from .payments import charge_at_lock
 from .states import change_state
 
@@ -70,6 +71,7 @@ assert S.LOCKED in TRANSITIONS[S.READY]
 NOT_READY_LABELS = {
     "draft": _("Survey not completed"),
     "submitted": _("Submitted, readiness not checked yet"),
+    "address_unchecked": _("Ready, but the address was never checked"),
     "locked": _("Already locked (or further on)"),
     "cancelled": _("Cancelled"),
     **{reason.value: reason.label for reason in HoldReason},
@@ -157,6 +159,11 @@ def lock_preview(*, campaign: Campaign, orders: QuerySet[Order] | None = None) -
     if by_state.get(S.CANCELLED):
         rows.append(NotReady("cancelled", NOT_READY_LABELS["cancelled"], by_state[S.CANCELLED]))
     ready = by_state.get(S.READY, 0)
+    # Ready from before addresses had to be checked first: the lock leaves them.
+    unchecked = scope.filter(state=S.READY).exclude(ADDRESS_CHECKED_Q).count() if ready else 0
+    if unchecked:
+        rows.append(NotReady("address_unchecked", NOT_READY_LABELS["address_unchecked"], unchecked))
+        ready -= unchecked
     return LockPreview(ready=ready, not_ready=rows, not_ready_orders=sum(by_state.values()) - ready)
 
 
@@ -185,9 +192,12 @@ def _lock_batch(
 ) -> list[int]:
     """Lock the next LOCK_BATCH ready orders of the campaign (or of `segment`) with an
     id above `after` (rows locked in id order, so two runs over the same orders cannot
-    deadlock); their survey responses turn read-only."""
+    deadlock); their survey responses turn read-only. An order whose address was
+    never checked stays open whatever its state says (ADDRESS_CHECKED_Q)."""
     now = timezone.now()
-    scope = Order.objects.filter(campaign_id=campaign_id, state=S.READY, pk__gt=after)
+    scope = Order.objects.filter(
+        ADDRESS_CHECKED_Q, campaign_id=campaign_id, state=S.READY, pk__gt=after
+    )
     if upto is not None:
         scope = scope.filter(pk__lte=upto)
     if segment is not None:
@@ -245,6 +255,7 @@ def _lock_batch_postgres(
     # Table names come from the models; every value is a parameter.
     statement = (
         f"WITH picked AS (SELECT id FROM {orders} WHERE campaign_id = %s AND state = %s "  # noqa: S608
+        "AND (address_id IS NULL OR address_status IN (%s, %s)) "
         f"AND id > %s {segment_sql}ORDER BY id LIMIT %s FOR UPDATE), "
         f"moved AS (UPDATE {orders} o SET state = %s, state_changed_at = %s, locked_at = %s, "
         f"updated_at = %s FROM picked WHERE o.id = picked.id AND o.state = %s "
@@ -265,6 +276,7 @@ def _lock_batch_postgres(
             [
                 campaign_id,
                 S.READY.value,
+                *ADDRESS_CHECKED,
                 after,
                 *segment_params,
                 LOCK_BATCH,

@@ -2,7 +2,9 @@
 email the backers what to fix (their address, or the balance to pay).
 
 Every action takes hold ids from a form and acts only on open holds of the
-campaign's own orders; other ids are ignored."""
+campaign's own orders; other ids are ignored. Clearing an `address_invalid` hold
+accepts the address as it is (`addresses.accept_address`, the note as the reason),
+so the address itself says who accepted it and why and a later check leaves it be."""
 
 from __future__ import annotations
 
@@ -26,7 +28,9 @@ def _open_holds(*, campaign, hold_ids: Iterable[int]):
 
 def clear_selected_holds(*, campaign, hold_ids: Iterable[int], actor, note: str) -> int:
     """Clear the selected open holds of the campaign with `note` (required); each
-    order whose last hold goes becomes ready. Returns how many were cleared."""
+    order whose last hold goes becomes ready. An address hold is cleared by accepting
+    the order's current address as it is, with `note` as the reason (an address hold
+    without an address just clears). Returns how many were cleared."""
     note = (note or "").strip()
     if not note:
         raise NoteRequired("Say why these holds can be cleared.")
@@ -34,10 +38,17 @@ def clear_selected_holds(*, campaign, hold_ids: Iterable[int], actor, note: str)
     with transaction.atomic():
         # Rows locked in pk order: two staff clearing overlapping selections cannot
         # deadlock, and the second one skips what the first already cleared.
-        for hold in _open_holds(campaign=campaign, hold_ids=hold_ids).select_for_update(
-            of=("self",)
-        ):
-            clear_hold(hold=hold, actor=actor, note=note)
+        holds = (
+            _open_holds(campaign=campaign, hold_ids=hold_ids)
+            .select_for_update(of=("self",))
+            .select_related("order__address")
+        )
+        for hold in holds:
+            address = hold.order.address
+            if hold.reason == HoldReason.ADDRESS_INVALID and address is not None:
+                addresses.accept_address(address=address, actor=actor, reason=note)
+            else:
+                clear_hold(hold=hold, actor=actor, note=note)
             cleared += 1
     return cleared
 
@@ -45,16 +56,17 @@ def clear_selected_holds(*, campaign, hold_ids: Iterable[int], actor, note: str)
 @dataclass(frozen=True)
 class EmailResult:
     sent: int
-    # Not sent: a reason with nothing to ask, no email or survey link, or the backer
-    # was already asked to fix this address version.
+    # Not sent: a reason with nothing to ask, no email or survey link, or an order
+    # no longer open to the backer.
     skipped: int
 
 
 def email_backers_to_fix(*, campaign, hold_ids: Iterable[int], actor) -> EmailResult:
     """Email the backer of each selected hold what to do, with the services' own
-    emails: fix the address (address_invalid: the fix-your-address mail, once per
-    address version) or pay (payment_due / payment_failed: the pay link). One email
-    per order and reason; each sent email is on the order's timeline."""
+    emails: fix the address (address_invalid: the fix-your-address mail, sent again
+    even when the automatic one already went for this address version — staff chose
+    to ask) or pay (payment_due / payment_failed: the pay link). One email per order
+    and reason; each sent email is on the order's timeline."""
     holds = list(
         _open_holds(campaign=campaign, hold_ids=hold_ids).select_related(
             "order", "order__address", "order__campaign"
@@ -64,7 +76,7 @@ def email_backers_to_fix(*, campaign, hold_ids: Iterable[int], actor) -> EmailRe
     for hold in holds:
         order = hold.order
         if hold.reason == HoldReason.ADDRESS_INVALID and order.address is not None:
-            done = addresses.send_fix_address_email(order=order, address=order.address)
+            done = addresses.send_fix_address_email(order=order, address=order.address, force=True)
         elif hold.reason in (HoldReason.PAYMENT_DUE, HoldReason.PAYMENT_FAILED):
             done = bool(order.email) and payments.send_pay_again_email(order=order)
         else:

@@ -161,3 +161,14 @@ def make_response(
 def review_rules(campaign, **fields) -> ReviewRules:
     rules, _ = ReviewRules.objects.update_or_create(campaign=campaign, defaults=fields)
     return rules
+
+
+def checked(order):
+    """`order` after the check of its current address version (the Celery task that
+    follows every address save; the order waits in submitted until then)."""
+    from orders.services.addresses import validate_address
+
+    if order.address_id is not None:
+        validate_address(address_id=order.address_id)
+    order.refresh_from_db()
+    return order

@@ -25,7 +25,13 @@ from orders.services.states import change_state
 from orders.tasks import validate_order_address
 from tests.factories import UserFactory
 
-from .conftest_bld import US_ADDRESS, bld_fresh_catalog_cache, bld_world, make_response  # noqa: F401
+from .conftest_bld import (  # noqa: F401
+    US_ADDRESS,
+    bld_fresh_catalog_cache,
+    bld_world,
+    checked,
+    make_response,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -231,14 +237,14 @@ def test_an_accepted_version_is_not_checked_again(w):
 
 
 def test_a_backer_cannot_change_the_address_of_a_locked_order(w):
-    order = _order(w)
+    order = checked(_order(w))
     change_state(order=order, to=OrderState.LOCKED)
     with pytest.raises(AddressNotEditable):
         record_address(order=order, fields=order.address.as_dict(), source=AddressSource.BACKER_FIX)
 
 
 def test_staff_can_change_the_address_of_a_locked_order(w):
-    order = _order(w)
+    order = checked(_order(w))
     change_state(order=order, to=OrderState.LOCKED)
     address = record_address(
         order=order,

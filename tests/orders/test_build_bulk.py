@@ -13,12 +13,19 @@ from orders.models import (
     OrderHold,
     OrderState,
 )
+from orders.services.addresses import validate_addresses
 from orders.services.building import build_order
 from orders.services.bulk_building import build_orders
 from orders.services.states import change_state
 from tests.factories import PledgeFactory
 
-from .conftest_bld import US_ADDRESS, bld_fresh_catalog_cache, bld_world, make_response  # noqa: F401
+from .conftest_bld import (  # noqa: F401
+    US_ADDRESS,
+    bld_fresh_catalog_cache,
+    bld_world,
+    checked,
+    make_response,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +79,14 @@ def test_bulk_and_single_builds_give_the_same_lines(w):
     assert (bulk.total, bulk.state) == (single.total, single.state)
 
 
-def test_a_completed_survey_without_holds_is_ready(w):
+def test_a_completed_survey_without_holds_is_ready_once_its_address_is_checked(w):
     response = make_response(w, choices=_red(w), completed=True)
     build_orders(campaign=w.campaign)
     order = Order.objects.get(backer=response.backer)
+    assert (order.state, order.address.version) == (OrderState.SUBMITTED, 1)
+    validate_addresses(campaign=w.campaign, send_emails=False)
+    order.refresh_from_db()
     assert order.state == OrderState.READY
-    assert order.address.version == 1
 
 
 def test_bulk_opens_the_automatic_holds(w):
@@ -121,6 +130,7 @@ def test_a_changed_response_updates_only_its_order(w):
 def test_a_rebuild_clears_a_hold_whose_cause_is_gone(w):
     response = make_response(w, completed=True)
     build_orders(campaign=w.campaign)
+    validate_addresses(campaign=w.campaign, send_emails=False)
     response.choices = {str(k): v for k, v in _red(w).items()}
     response.save()
     build_orders(campaign=w.campaign)
@@ -142,6 +152,7 @@ def test_a_changed_address_makes_a_new_version_in_bulk(w):
 def test_a_completed_survey_submits_a_draft_order_on_rebuild(w):
     response = make_response(w, choices=_red(w))
     build_orders(campaign=w.campaign)
+    validate_addresses(campaign=w.campaign, send_emails=False)
     response.completed_at = response.started_at
     response.save()
     build_orders(campaign=w.campaign)
@@ -153,7 +164,7 @@ def test_a_completed_survey_submits_a_draft_order_on_rebuild(w):
 
 def test_locked_orders_are_left_alone(w):
     response = make_response(w, choices=_red(w), completed=True)
-    order = build_order(response=response)
+    order = checked(build_order(response=response))
     change_state(order=order, to=OrderState.LOCKED)
     response.address = {**US_ADDRESS, "city": "Palo Alto"}
     response.save()
@@ -188,3 +199,17 @@ def test_the_command_exits_non_zero_when_a_backer_fails(w):
     )
     with pytest.raises(CommandError):
         call_command("build_orders", w.campaign.slug)
+
+
+def test_the_command_checks_the_new_addresses_so_their_orders_become_ready(w):
+    response = make_response(w, choices=_red(w), completed=True)
+    call_command("build_orders", w.campaign.slug, verbosity=0)
+    order = Order.objects.get(backer=response.backer)
+    assert (order.state, order.address_status) == (OrderState.READY, "valid")
+
+
+def test_the_command_can_leave_the_addresses_unchecked(w):
+    response = make_response(w, choices=_red(w), completed=True)
+    call_command("build_orders", w.campaign.slug, "--no-validate", verbosity=0)
+    order = Order.objects.get(backer=response.backer)
+    assert (order.state, order.address_status) == (OrderState.SUBMITTED, "unchecked")

@@ -7,6 +7,7 @@ import pytest
 
 from orders.models import Order, OrderCounter, OrderState
 from orders.services import bulk_building
+from orders.services.addresses import validate_addresses
 from orders.services.building import build_order_for_backer, line_key
 from pledges.models import Backer
 from tests.factories import PledgeFactory
@@ -96,6 +97,7 @@ def test_the_bulk_build_gives_the_orders_of_single_builds_for_a_mixed_campaign(w
 def test_the_mixed_campaign_has_drafts_holds_and_ready_orders(w):
     _mixed_campaign(w)
     bulk_building.build_orders(campaign=w.campaign)
+    validate_addresses(campaign=w.campaign, send_emails=False)
     states = set(Order.objects.values_list("state", flat=True))
     assert states == {OrderState.DRAFT, OrderState.SUBMITTED, OrderState.READY}
 

@@ -9,7 +9,7 @@ from orders.services.building import build_order, merge_orders
 from orders.services.states import change_state
 from tests.factories import CampaignFactory, OrderFactory, PledgeFactory, UserFactory
 
-from .conftest_bld import bld_fresh_catalog_cache, bld_world, make_response  # noqa: F401
+from .conftest_bld import bld_fresh_catalog_cache, bld_world, checked, make_response  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,12 @@ def _pair(w):
     red = w.colour.options.get(label="Red").pk
     first = make_response(w, choices={w.colour.pk: [red]}, completed=True)
     second = make_response(w, choices={w.colour.pk: [red]}, cart=[(w.offer, 1)], completed=True)
-    return first, build_order(response=first), second, build_order(response=second)
+    return (
+        first,
+        checked(build_order(response=first)),
+        second,
+        checked(build_order(response=second)),
+    )
 
 
 def test_merging_moves_the_lines_into_the_kept_order(w):

@@ -20,7 +20,13 @@ from orders.services.building import build_order, build_order_for_backer
 from orders.services.states import change_state
 from tests.factories import PledgeFactory
 
-from .conftest_bld import US_ADDRESS, bld_fresh_catalog_cache, bld_world, make_response  # noqa: F401
+from .conftest_bld import (  # noqa: F401
+    US_ADDRESS,
+    bld_fresh_catalog_cache,
+    bld_world,
+    checked,
+    make_response,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -139,8 +145,9 @@ def test_a_completed_survey_submits_the_order_and_without_holds_it_is_ready(w):
     option = w.colour.options.first()
     response = make_response(w, choices={w.colour.pk: [option.pk]}, completed=True)
     order = build_order(response=response)
-    assert order.state == OrderState.READY
+    assert order.state == OrderState.SUBMITTED  # its new address waits for the check
     assert order.submitted_at is not None
+    assert checked(order).state == OrderState.READY
 
 
 def test_the_first_build_writes_a_created_event(w):
@@ -213,7 +220,7 @@ def test_a_rebuild_keeps_a_staff_correction_of_the_address(w):
 def test_a_locked_order_is_refused_and_unchanged(w):
     option = w.colour.options.first()
     response = make_response(w, choices={w.colour.pk: [option.pk]}, completed=True)
-    order = build_order(response=response)
+    order = checked(build_order(response=response))
     change_state(order=order, to=OrderState.LOCKED)
     response.address = {**US_ADDRESS, "city": "Palo Alto"}
     response.save()
@@ -252,3 +259,15 @@ def test_a_test_response_never_becomes_an_order(w):
     with pytest.raises(SmokeTestResponse):
         build_order(response=response)
     assert not Order.objects.exists()
+
+
+def test_a_new_address_sends_a_ready_order_back_until_it_is_checked(w):
+    option = w.colour.options.first()
+    response = make_response(w, choices={w.colour.pk: [option.pk]}, completed=True)
+    order = checked(build_order(response=response))
+    assert order.state == OrderState.READY
+    response.address = {**US_ADDRESS, "city": "Palo Alto", "postal_code": "94301"}
+    response.save()
+    order = build_order(response=response)
+    assert order.state == OrderState.SUBMITTED
+    assert checked(order).state == OrderState.READY

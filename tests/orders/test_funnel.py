@@ -123,3 +123,42 @@ def test_bars_link_only_to_pages_the_role_may_see(campaign):
     assert f"/app/c/{campaign.slug}/survey/" not in html
     assert f"/app/c/{campaign.slug}/backers/" not in html
     assert f"/app/c/{campaign.slug}/orders/?" in html
+
+
+def _completed_order(campaign, survey, **fields):
+    """An order past the survey: its backer's response is completed."""
+    order = order_in(campaign, **fields)
+    invite = SurveyInviteFactory(survey=survey, backer=order.backer, sent_at=timezone.now())
+    SurveyResponse.objects.create(invite=invite, backer=order.backer, completed_at=timezone.now())
+    return order
+
+
+def _campaign_with_drafts(campaign):
+    """Three drafts whose imported address is valid, two orders past the survey."""
+    survey = SurveyFactory(campaign=campaign)
+    for _ in range(3):
+        order_in(campaign, state=OrderState.DRAFT, address_status=AddressStatus.VALID)
+    return [
+        _completed_order(campaign, survey, state=state, address_status=AddressStatus.VALID)
+        for state in (OrderState.READY, OrderState.LOCKED)
+    ]
+
+
+def test_address_valid_leaves_out_drafts(campaign):
+    _campaign_with_drafts(campaign)
+    assert _counts(campaign)["address"] == 2
+
+
+def test_the_funnel_never_grows_from_completed_on_with_drafts(campaign):
+    _campaign_with_drafts(campaign)
+    counts = _counts(campaign)
+    chain = [counts[key] for key in ("completed", "address", "ready", "locked", "exported")]
+    assert chain == sorted(chain, reverse=True)
+    assert counts["paid"] <= counts["completed"]
+
+
+def test_the_address_link_lists_the_orders_the_step_counts(owner_client, campaign):
+    past = _campaign_with_drafts(campaign)
+    url = next(step.url for step in funnel(campaign=campaign) if step.key == "address")
+    response = owner_client.get(url)
+    assert [order.number for order in response.context["orders"]] == [o.number for o in past]

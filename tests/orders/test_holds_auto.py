@@ -17,6 +17,7 @@ from .conftest_bld import (  # noqa: F401
     US_ADDRESS,
     bld_fresh_catalog_cache,
     bld_world,
+    checked,
     make_response,
     review_rules,
 )
@@ -49,7 +50,7 @@ def test_missing_choice_names_an_unmapped_platform_add_on(w):
 
 def test_missing_choice_clears_when_the_choice_is_made(w):
     response = make_response(w, completed=True)
-    order = build_order(response=response)
+    order = checked(build_order(response=response))
     response.choices = {str(k): v for k, v in _chosen(w).items()}
     response.save()
     order = build_order(response=response)
@@ -165,7 +166,7 @@ def test_manual_review_clears_when_the_address_leaves_the_po_box(w):
 def test_a_review_cleared_by_staff_stays_cleared_while_its_cause_is_the_same(w):
     review_rules(w.campaign, countries=["US"])
     response = make_response(w, choices=_chosen(w), completed=True)
-    order = build_order(response=response)
+    order = checked(build_order(response=response))
     clear_hold(hold=order.holds.get(), actor=UserFactory(), note="Checked by phone")
     order = build_order(response=response)
     assert _open(order) == {}

@@ -13,9 +13,11 @@ from django.utils import timezone
 from orders.errors import ReasonRequired
 from orders.errors_lock import OrderNotLocked
 from orders.models import (
+    AddressStatus,
     EventKind,
     Gateway,
     HoldReason,
+    OrderAddress,
     OrderEvent,
     OrderState,
     Payment,
@@ -27,6 +29,7 @@ from orders.models import (
 from orders.services.holds import open_hold
 from orders.services.locking import (
     lock_orders,
+    lock_preview,
     run_due_locks,
     send_lock_notices,
     unlock_order,
@@ -352,3 +355,31 @@ def test_dry_run_charges_nothing(charging_campaign):
     order = saved_card_order(charging_campaign, "test_pm_4242424242424242")
     lock_orders(campaign=charging_campaign, dry_run=True)
     assert not order.payments.filter(kind=PaymentKind.CHARGE).exists()
+
+
+def _with_address(order, status):
+    order.address = OrderAddress.objects.create(
+        order=order, version=1, source="survey", country="US", status=status
+    )
+    order.address_status = status
+    order.save(update_fields=["address", "address_status"])
+    return order
+
+
+def test_lock_leaves_a_ready_order_whose_address_was_never_checked():
+    campaign = CampaignFactory()
+    unchecked = _with_address(order_in(campaign), AddressStatus.UNCHECKED)
+    valid = _with_address(order_in(campaign), AddressStatus.VALID)
+    accepted = _with_address(order_in(campaign), AddressStatus.ACCEPTED)
+    no_address = order_in(campaign)
+    assert lock_preview(campaign=campaign).ready == 3
+    result = lock_orders(campaign=campaign)
+    assert result.locked == 3
+    assert {row.key: row.count for row in result.not_ready} == {"address_unchecked": 1}
+    states = {o.pk: o.state for o in campaign.orders.all()}
+    assert states == {
+        unchecked.pk: S.READY,
+        valid.pk: S.LOCKED,
+        accepted.pk: S.LOCKED,
+        no_address.pk: S.LOCKED,
+    }

@@ -9,6 +9,7 @@ from django.utils.html import strip_tags
 from accounts.models import Role
 from orders.models import AddressStatus, HoldReason, OrderHold, OrderState, Tag
 from orders.selectors import hold_counts
+from orders.services.addresses import send_fix_address_email, validate_addresses
 from tests.factories import CampaignFactory, SurveyFactory, SurveyInviteFactory
 
 from .conftest_pages import address_of, client_as, hold_on, order_in
@@ -168,3 +169,65 @@ def test_warehouse_sees_the_queue_but_cannot_act(client, organization, campaign)
 
 def test_other_organization_gets_404_for_the_queue(outsider_client, campaign):
     assert _queue(outsider_client, campaign).status_code == 404
+
+
+# --- clearing an address hold accepts the address; emailing asks again --------------
+
+
+def _bad_address_hold(campaign, **fields):
+    order = _invited_order(campaign, **fields)
+    address_of(order, postal_code="ABC", problems={"postal_code": "invalid"})
+    return hold_on(order, HoldReason.ADDRESS_INVALID)
+
+
+def test_bulk_clear_of_an_address_hold_accepts_the_address_with_the_note(
+    client, organization, campaign
+):
+    user = client_as(client, organization, Role.MANAGER)
+    hold = _bad_address_hold(campaign)
+    _bulk(client, campaign, [hold], action="clear", note="Rural route, carrier knows it")
+    address = hold.order.address
+    address.refresh_from_db()
+    assert (address.status, address.accepted_by, address.accept_reason) == (
+        AddressStatus.ACCEPTED,
+        user,
+        "Rural route, carrier knows it",
+    )
+
+
+def test_bulk_clear_of_an_address_hold_makes_the_order_ready(owner_client, campaign):
+    hold = _bad_address_hold(campaign)
+    _bulk(owner_client, campaign, [hold], action="clear", note="Checked with the backer")
+    hold.refresh_from_db()
+    hold.order.refresh_from_db()
+    assert hold.clear_note == "Checked with the backer"
+    assert (hold.order.address_status, hold.order.state) == (
+        AddressStatus.ACCEPTED,
+        OrderState.READY,
+    )
+
+
+def test_an_address_cleared_from_the_queue_stays_accepted_when_all_addresses_are_checked(
+    owner_client, campaign
+):
+    hold = _bad_address_hold(campaign)
+    _bulk(owner_client, campaign, [hold], action="clear", note="Right as it is")
+    validate_addresses(campaign=campaign, recheck=True, send_emails=False)
+    order = hold.order
+    order.refresh_from_db()
+    assert (order.address_status, order.state) == (AddressStatus.ACCEPTED, OrderState.READY)
+    assert not order.holds.filter(cleared_at__isnull=True).exists()
+
+
+def test_bulk_email_asks_again_about_an_address_version_already_asked_about(owner_client, campaign):
+    hold = _bad_address_hold(campaign, email="again@example.org")
+    _bulk(owner_client, campaign, [hold], action="email")
+    _bulk(owner_client, campaign, [hold], action="email")
+    assert [message.to for message in mail.outbox] == [["again@example.org"]] * 2
+
+
+def test_the_automatic_fix_email_still_goes_once_per_address_version(campaign):
+    hold = _bad_address_hold(campaign)
+    order = hold.order
+    sent = [send_fix_address_email(order=order, address=order.address) for _ in range(2)]
+    assert (sent, len(mail.outbox)) == ([True, False], 1)
