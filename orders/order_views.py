@@ -56,6 +56,7 @@ READ_METHODS = ["GET", "HEAD"]
 ORDER_PAGES: list[tuple[str, str, str]] = [
     ("Orders", "order-list", VIEW),
     ("Review queue", "order-review", VIEW),
+    ("Review rules", "order-review-rules", VIEW),
     ("Tags", "order-tags", VIEW),
     ("Segments", "order-segments", VIEW),
     ("Lock", "order-lock", "orders.lock"),
@@ -446,8 +447,8 @@ def review_bulk(request, slug):
             text = f"{result.sent} backer(s) emailed."
             if result.skipped:
                 text += (
-                    f" {result.skipped} skipped (already asked about this address version, "
-                    "no email or survey link, or nothing to ask for)."
+                    f" {result.skipped} skipped (no email or survey link, or nothing to ask "
+                    "for)."
                 )
             messages.success(request, text)
         else:

@@ -49,7 +49,7 @@ def review_rules_page(request, slug):
             "re-check the open orders to apply them to those too.",
         )
         return redirect("order-review-rules", campaign.slug)
-    context = orders_context(campaign, role, "order-review")
+    context = orders_context(campaign, role, "order-review-rules")
     context.update(
         form=form,
         can_change_rules=can_change,
