@@ -41,8 +41,10 @@ from .services.building import build_order
 
 
 def _order_for(visit: Visit) -> Order | None:
-    """The backer's order once the survey is complete (built on first need)."""
-    if visit.response.completed_at is None:
+    """The backer's order once the survey is complete (built on first need). A test
+    response (preview, smoke test) has none: it never sees or pays the backer's
+    real order."""
+    if visit.response.completed_at is None or visit.response.is_test:
         return None
     order = (
         Order.objects.select_related("campaign")
@@ -173,6 +175,8 @@ def test_gateway_page(request, session_id, slug=None):
     visit = _visit(request, slug)
     if visit is None:
         return redirect(backer_reverse(request, "survey-home", slug=slug or ""))
+    if visit.response.is_test:
+        raise Http404("A test response pays nothing.")
     payment = (
         Payment.objects.select_related("order")
         .filter(

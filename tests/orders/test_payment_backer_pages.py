@@ -216,3 +216,24 @@ def test_after_a_refund_the_pay_page_asks_for_nothing(client, w, alice):
     assert "Refunded to you (nothing to pay back)" in page
     assert "Nothing to pay: your order is paid in full." in page
     assert "−$30.00" in page  # paid here, refund included
+
+
+def _as_test_response(w):
+    SurveyResponse.objects.filter(invite=w.alice).update(is_test=True)
+
+
+def test_a_test_response_never_sees_or_pays_the_backers_real_order(client, w, alice):
+    _as_test_response(w)
+    page = client.get(pay_url(w)).content.decode()
+    assert "$30.00" not in page and "test response" in page
+    response = client.post(pay_url(w), {"action": "pay"})
+    assert response.status_code == 200
+    assert not Payment.objects.filter(order=alice).exists()
+
+
+def test_a_test_response_cannot_open_the_test_gateway_page_of_a_real_payment(client, w, alice):
+    path = start(client, w)
+    _as_test_response(w)
+    assert client.get(path).status_code == 404
+    payment = Payment.objects.get(order=alice)
+    assert payment.status == PaymentStatus.PENDING
