@@ -927,7 +927,8 @@ def merge_orders(*, keep: Order, merge: Order, actor) -> Order:
     `keep` is then rebuilt, so its money, holds and later rebuilds count both pledges
     (one shipment: `keep`'s shipping). Returns `keep`.
 
-    Both must be standard orders of one campaign that backers may still change."""
+    Both must be standard orders of one campaign that backers may still change, and
+    `merge` must have no money paid on it (merge the other way round then)."""
     if keep.pk == merge.pk:
         raise MergeNotAllowed("An order cannot be merged into itself.")
     with transaction.atomic():
@@ -946,6 +947,15 @@ def merge_orders(*, keep: Order, merge: Order, actor) -> Order:
             raise MergeNotAllowed("One of these orders is already merged into another.")
         for order in (keep, merge):
             _refuse_locked(order)
+        paid = settled(merge)
+        if paid:
+            # Its payments (and any invoice) belong to it: moving them would re-write
+            # what the backer was charged and invoiced for. The other way round, the
+            # kept order's own payments count in its balance.
+            raise MergeNotAllowed(
+                f"Order {merge.number} has {paid} {merge.currency} paid on it: keep that "
+                f"order and merge order {keep.number} into it instead (or refund it first)."
+            )
         moved = list(OrderLine.objects.filter(order=merge).order_by("position", "pk"))
         last = OrderLine.objects.filter(order=keep).count()
         for offset, line in enumerate(moved, start=1):

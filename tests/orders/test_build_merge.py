@@ -90,3 +90,26 @@ def test_a_locked_order_cannot_be_merged(w):
     change_state(order=merge, to=OrderState.LOCKED)
     with pytest.raises(OrderLocked):
         merge_orders(keep=keep, merge=merge, actor=UserFactory())
+
+
+def test_an_order_with_money_paid_on_it_is_not_merged_away(w):
+    from .conftest_payments import captured_payment
+
+    _, keep, _, merge = _pair(w)
+    captured_payment(merge, "10.00")
+    with pytest.raises(MergeNotAllowed, match=f"merge order {keep.number} into it instead"):
+        merge_orders(keep=keep, merge=merge, actor=UserFactory())
+    merge.refresh_from_db()
+    assert (merge.state, merge.merged_into) != (OrderState.CANCELLED, keep)
+    assert merge.lines.exists()
+
+
+def test_merged_the_other_way_the_payment_still_counts(w):
+    from .conftest_payments import captured_payment
+
+    _, unpaid, _, paid = _pair(w)
+    captured_payment(paid, "10.00")
+    kept = merge_orders(keep=paid, merge=unpaid, actor=UserFactory())
+    assert kept.paid_total.amount == 10
+    expected = kept.total.amount - kept.credit_applied.amount - 10
+    assert kept.balance_due.amount == max(expected, 0)
