@@ -447,8 +447,7 @@ def review_bulk(request, slug):
             text = f"{result.sent} backer(s) emailed."
             if result.skipped:
                 text += (
-                    f" {result.skipped} skipped (no email or survey link, or nothing to ask "
-                    "for)."
+                    f" {result.skipped} skipped (no email or survey link, or nothing to ask for)."
                 )
             messages.success(request, text)
         else:

@@ -117,7 +117,9 @@ class Visit:
         return services.is_locked(self.response, survey=self.survey)
 
     def reload_cart(self) -> None:
-        """The cart changed: read it again (once) for what follows."""
+        """The cart changed: read it again (once) for what follows. The cart the page
+        prefetched is dropped first: prefetching over it would keep the old lines."""
+        getattr(self.response, "_prefetched_objects_cache", {}).pop("cart", None)
         prefetch_related_objects([self.response], "cart")
 
 

@@ -1,4 +1,5 @@
-"""How far backers got with the survey: invited, opened, started, completed, paid.
+"""How far backers got with the survey: invited, opened, started (saved at least
+one step), completed, paid.
 
 Only real invites count; test invites (previews, smoke tests) are left out.
 Figures come from grouped queries, so the page costs the same for 10 backers or
@@ -28,7 +29,8 @@ def _counts(real: Q) -> dict[str, Count]:
     return {
         "invited": Count("pk", filter=real & Q(sent_at__isnull=False)),
         "opened": Count("pk", filter=real & Q(opened_at__isnull=False)),
-        "started": Count("pk", filter=real & Q(response__isnull=False)),
+        # Opening the link makes the response; only a saved step makes it started.
+        "started": Count("pk", filter=real & Q(response__steps_done__0__isnull=False)),
         "completed": Count("pk", filter=real & Q(response__completed_at__isnull=False)),
         "paid": Count("pk", filter=real & Q(response__paid_at__isnull=False)),
     }

@@ -277,7 +277,8 @@ def next_reminder_at(*, invite: SurveyInvite, survey: Survey) -> datetime | None
     The n-th reminder (n = reminders sent so far) comes reminder_days[n] days
     after the invite was sent; after the listed days, weekly when the survey
     says so; never more than reminder_limit in all. None for test invites,
-    unsent or unsubscribed ones, and once the response is completed."""
+    unsent or unsubscribed ones, once the response is completed, and when the
+    date would fall at or after the campaign's survey lock date."""
     if invite.is_test or invite.sent_at is None or invite.unsubscribed_at is not None:
         return None
     response = _response_of(invite)
@@ -288,7 +289,15 @@ def next_reminder_at(*, invite: SurveyInvite, survey: Survey) -> datetime | None
     offset = _reminder_offset_days(survey, invite.reminders_sent)
     if offset is None:
         return None
-    return invite.sent_at + timedelta(days=offset)
+    due = invite.sent_at + timedelta(days=offset)
+    lock_at = survey.campaign.survey_lock_at
+    if lock_at is not None and due >= lock_at:
+        return None  # the survey is read-only by then: nothing left to remind of
+    return due
+
+
+def _lock_passed(now: datetime) -> Q:
+    return Q(survey__campaign__survey_lock_at__lte=now)
 
 
 def _due_reminders(now: datetime) -> QuerySet[SurveyInvite]:
@@ -297,7 +306,7 @@ def _due_reminders(now: datetime) -> QuerySet[SurveyInvite]:
         survey__status=SurveyStatus.LIVE,
         is_test=False,
         unsubscribed_at__isnull=True,
-    )
+    ).exclude(_lock_passed(now))
 
 
 def send_due_reminders(*, now: datetime | None = None) -> int:
@@ -308,8 +317,12 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
     batches with select_for_update(skip_locked=True) and leased an hour ahead,
     so two beats never send the same reminder; each invite is then updated
     right after its email (reminders_sent + 1, last_reminder_at, next date).
-    A failed email is retried when the lease runs out."""
+    A failed email is retried when the lease runs out. Once a campaign's survey
+    lock date has passed, its invites get none and lose their scheduled date."""
     now = now or timezone.now()
+    SurveyInvite.objects.filter(_lock_passed(now), next_reminder_at__isnull=False).update(
+        next_reminder_at=None
+    )
     sent = 0
     after = 0
     with get_connection() as connection:

@@ -47,13 +47,16 @@ def invite(
     *,
     sent=True,
     opened=False,
+    untouched=False,
     started=False,
     completed=False,
     paid=False,
     test=False,
     name="Zoë Åberg",
 ):
-    """An invite at the given stage; `reward` None: a pledge without a reward."""
+    """An invite at the given stage; `reward` None: a pledge without a reward.
+    `untouched`: the link made the response but no step was saved; `started`: the
+    response has a saved step."""
     backer = BackerFactory(campaign=survey.campaign, name=name)
     PledgeFactory(backer=backer, reward=reward)
     made = SurveyInviteFactory(
@@ -63,11 +66,12 @@ def invite(
         sent_at=NOW if sent else None,
         opened_at=NOW if opened else None,
     )
-    if started:
+    if untouched or started:
         SurveyResponse.objects.create(
             invite=made,
             backer=backer,
             is_test=test,
+            steps_done=["reward"] if started else [],
             completed_at=NOW if completed else None,
             paid_at=NOW if paid else None,
         )
@@ -99,6 +103,16 @@ def funnel(survey, core, deluxe):
 def test_overall_funnel_counts_each_stage(funnel):
     stats = completion_stats(survey=funnel)
     assert _stages(stats.overall) == (6, 5, 4, 3, 2)
+
+
+def test_opened_but_untouched_response_is_opened_not_started(survey, core):
+    invite(survey, core, opened=True, untouched=True)
+    assert _stages(completion_stats(survey=survey).overall) == (1, 1, 0, 0, 0)
+
+
+def test_response_with_a_saved_step_is_started(survey, core):
+    invite(survey, core, opened=True, started=True)
+    assert _stages(completion_stats(survey=survey).overall) == (1, 1, 1, 0, 0)
 
 
 def test_test_invites_count_nowhere(funnel):
