@@ -125,15 +125,13 @@ def survey_content(*, survey: Survey) -> SurveyContent:
     return bom.cached(("content", survey.pk, survey.catalog_version), lambda: _load_content(survey))
 
 
-def is_locked(response: SurveyResponse, *, survey: Survey, now=None) -> bool:
-    """Read-only: the order is locked, the campaign's lock date passed, or the survey closed."""
-    now = now or timezone.now()
-    lock_at = survey.campaign.survey_lock_at
-    return bool(
-        response.locked_at
-        or (lock_at is not None and now >= lock_at)
-        or survey.status == SurveyStatus.CLOSED
-    )
+def is_locked(response: SurveyResponse, *, survey: Survey) -> bool:
+    """Read-only: the order is locked (`locked_at`, set by the lock and cleared when
+    staff unlock the order) or the survey closed. The campaign's lock date is when the
+    lock job locks the ready orders, not a lock of its own: an order still on hold
+    after it stays open, so its backer can fix what holds it (the "fix your address"
+    email links here), and one unlocked by staff opens again."""
+    return bool(response.locked_at or survey.status == SurveyStatus.CLOSED)
 
 
 def open_invite(*, invite: SurveyInvite, language: str | None = None) -> SurveyResponse:

@@ -193,13 +193,25 @@ def test_address_can_go_on_every_pledge_of_the_same_email(client, w):
 def test_locked_order_is_read_only(client, w):
     open_survey(client, w.alice)
     client.post(step_path(w.campaign, "reward"))
-    w.campaign.survey_lock_at = timezone.now() - timezone.timedelta(minutes=1)
-    w.campaign.save()
+    # What the lock does to the order's response (orders.services.locking).
+    SurveyResponse.objects.filter(invite=w.alice).update(locked_at=timezone.now())
     r = client.post(step_path(w.campaign, "address"), GERMAN_ADDRESS)
     assert r.status_code == 302 and r.url.endswith("/done/")
     assert SurveyResponse.objects.get(invite=w.alice).address == {}
     done = client.get(r.url)
     assert b"Locked" in done.content and b"Change:" not in done.content
+
+
+def test_past_the_lock_date_a_response_whose_order_is_not_locked_stays_open(client, w):
+    """The lock date is when the lock job runs: orders it left (on hold, say) and
+    orders staff unlocked can still be fixed by their backers."""
+    open_survey(client, w.alice)
+    client.post(step_path(w.campaign, "reward"))
+    w.campaign.survey_lock_at = timezone.now() - timezone.timedelta(minutes=1)
+    w.campaign.save()
+    r = client.post(step_path(w.campaign, "address"), GERMAN_ADDRESS)
+    assert r.status_code == 302 and not r.url.endswith("/done/")
+    assert SurveyResponse.objects.get(invite=w.alice).address["postal_code"] == "10115"
 
 
 def test_completed_backer_may_still_change_the_address(client, w):
