@@ -40,20 +40,25 @@ def send_fix_address_emails(address_ids: list[int]) -> int:
     max_retries=6,
 )
 def build_order_for_response(response_id: int) -> int | None:
-    """(Re)build the order of a completed survey response; a locked order is left as it
-    is (the survey shows it read-only) and a test response has none. Safe to run twice."""
+    """(Re)build the order of a completed survey response, or of one taken back to
+    review (its order goes back to draft until the backer confirms again); a locked
+    order is left as it is (the survey shows it read-only) and a test response has
+    none. Safe to run twice."""
     from surveys.models import SurveyResponse
 
     from .errors import OrderLocked
     from .errors_build import SmokeTestResponse
+    from .models import Order
     from .services.building import build_order
 
     response = (
-        SurveyResponse.objects.filter(pk=response_id, completed_at__isnull=False)
+        SurveyResponse.objects.filter(pk=response_id)
         .select_related("backer", "invite__survey")
         .first()
     )
     if response is None or response.is_test:
+        return None
+    if response.completed_at is None and not Order.objects.filter(response=response).exists():
         return None
     try:
         return build_order(response=response, actor="backer").pk

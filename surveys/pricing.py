@@ -11,6 +11,13 @@ Shipping fees and tax are charged from the campaign's rate and tax tables
 charges neither, which the review page says in words rather than showing a
 silent zero. Until the backer gives an address, the platform's shipping
 country stands in (the page says the figures are an estimate).
+
+A pledge whose money the platform never collected (dropped, errored, refunded,
+cancelled: any status but collected) paid for nothing: it gives no credit and
+no shipping paid on the platform, and the survey charges its reward like a late
+pledge's (`reward_due`) — the reward's price plus the add-ons the platform
+listed (they ship with it), or what was pledged less shipping when the reward
+has no price. Shipping is charged in full from the campaign's rates.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from orders.models import TaxRate
 from orders.services.repricing import all_digital
 from orders.services.taxes import tax_quote
 from pledges.importers.addons import parse_addons_text
+from pledges.models import PaymentStatus
 from shipping.errors import ShippingError
 from shipping.selectors import shipping_is_configured
 from shipping.services.quotes import quote_shipping
@@ -54,13 +62,16 @@ class QuoteLine:
 @dataclass
 class Quote:
     currency: str
+    # What the platform collected and what it paid for: all zero for an uncollected pledge.
     pledge_amount: Decimal = ZERO
     reward_minimum: Decimal = ZERO
     shipping_paid: Decimal = ZERO
     platform_addons: Decimal = ZERO
     kept_bonus: Decimal = ZERO
     credit: Decimal = ZERO
-    reward_due: Decimal = ZERO  # a late pledge's reward price, not paid on a platform
+    # The reward paid in the survey: a late pledge's price, or an uncollected pledge's reward.
+    reward_due: Decimal = ZERO
+    uncollected: bool = False  # the platform did not collect the pledge (pays here)
     lines: list[QuoteLine] = field(default_factory=list)
     addons_total: Decimal = ZERO
     shipping: Decimal = ZERO  # due in the survey: fee − shipping paid on the platform
@@ -128,10 +139,47 @@ def platform_addons_value(text: str, catalog: bom.Catalog) -> Decimal:
     return total
 
 
+def pledge_was_collected(pledge) -> bool:
+    """Whether the platform collected the pledge's money (only then does it pay for
+    anything: the reward, shipping, add-ons, credit)."""
+    return pledge.payment_status == PaymentStatus.COLLECTED
+
+
+def uncollected_reward_due(pledge, catalog: bom.Catalog) -> Decimal:
+    """What the survey charges for an uncollected pledge's reward: the reward's price
+    plus the add-ons the platform listed with it (they ship all the same); with no
+    priced reward, what was pledged less the shipping (charged from the rates)."""
+    price = pledge.reward.minimum.amount if pledge.reward_id else ZERO
+    if price > 0:
+        return _round(price + platform_addons_value(pledge.addons_text, catalog))
+    return _round(max(ZERO, pledge.amount.amount - pledge.shipping_paid.amount))
+
+
 def quote(*, response: SurveyResponse, pledge, survey, catalog: bom.Catalog, today=None) -> Quote:
-    """The response's money, line by line, rounded half-up once per line."""
+    """The response's money, line by line, rounded half-up once per line.
+
+    An uncollected pledge paid nothing on the platform: its reward becomes due
+    (`uncollected_reward_due`); the confirmation stores it as the response's
+    `reward_due`, so the order built from the response asks for it."""
     currency = str(pledge.amount.currency)
     result = Quote(currency=currency)
+    if pledge_was_collected(pledge):
+        _platform_payment(result, pledge=pledge, survey=survey, catalog=catalog)
+        result.reward_due = response.reward_due.amount
+    else:
+        result.uncollected = True
+        result.reward_due = uncollected_reward_due(pledge, catalog)
+    for line in response.cart.select_related("offer"):
+        unit = line.unit_price.amount
+        total = _round(unit * line.quantity)
+        result.lines.append(QuoteLine(line.offer_id, line.offer.name, line.quantity, unit, total))
+        result.addons_total += total
+    _add_shipping_and_tax(result, response=response, pledge=pledge, survey=survey, catalog=catalog)
+    return result
+
+
+def _platform_payment(result: Quote, *, pledge, survey, catalog: bom.Catalog) -> None:
+    """What a collected pledge paid for on the platform, and the credit left over."""
     result.pledge_amount = pledge.amount.amount
     result.reward_minimum = pledge.reward.minimum.amount if pledge.reward_id else ZERO
     result.shipping_paid = pledge.shipping_paid.amount
@@ -146,14 +194,6 @@ def quote(*, response: SurveyResponse, pledge, survey, catalog: bom.Catalog, tod
         - result.platform_addons
         - result.kept_bonus,
     )
-    result.reward_due = response.reward_due.amount
-    for line in response.cart.select_related("offer"):
-        unit = line.unit_price.amount
-        total = _round(unit * line.quantity)
-        result.lines.append(QuoteLine(line.offer_id, line.offer.name, line.quantity, unit, total))
-        result.addons_total += total
-    _add_shipping_and_tax(result, response=response, pledge=pledge, survey=survey, catalog=catalog)
-    return result
 
 
 def _destination(response: SurveyResponse, pledge) -> tuple[str, str, str, bool]:
@@ -225,7 +265,7 @@ def _add_shipping(result, campaign, country, region, postal_code, pledge, lines,
             reward_id=pledge.reward_id,
             lines=lines,
             addon_units=_addon_units(cart, pledge, catalog),
-            platform_paid=pledge.shipping_paid.amount,
+            platform_paid=result.shipping_paid,
         )
     except ShippingError as error:
         result.shipping_error, result.shipping_error_code = str(error.message), error.code

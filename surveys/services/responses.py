@@ -58,10 +58,12 @@ def paid_for_order(response: SurveyResponse) -> Decimal:
     return settled(order) if order is not None else Decimal(0)
 
 
-def _order_follows(response: SurveyResponse) -> None:
+def _order_follows(response: SurveyResponse, *, reopened: bool = False) -> None:
     """A completed response's order is (re)built from it once this change commits
-    (a Celery task: the backer's page does not wait for it)."""
-    if response.completed_at is None or response.is_test:
+    (a Celery task: the backer's page does not wait for it). `reopened`: the change
+    took a completed response back to review, so its order goes back to draft until
+    the backer confirms again (it must not ship what the backer is changing)."""
+    if response.is_test or (response.completed_at is None and not reopened):
         return
     from orders.tasks import build_order_for_response
 
@@ -345,8 +347,11 @@ def update_cart(
             AddOnOffer.objects.bulk_update(set(sold_changed), ["sold_units"])
         _mark_done(response, SurveyStep.ADDONS)
         # A changed cart changes the balance: the backer reviews it again.
+        reopened = response.completed_at is not None
         response.completed_at = None
         response.save(update_fields=["steps_done", "completed_at", "updated_at"])
+        if reopened:
+            _order_follows(response, reopened=True)
 
 
 def _offer_tiers(offer_ids: list[int]) -> dict[int, list[int]]:
@@ -464,8 +469,20 @@ def save_address(
         response.address_country = address.get("country_code", "")
         response.vat_number = vat_number
         _mark_done(response, SurveyStep.ADDRESS)
+        reopened = response.completed_at is not None and _money_moved(response, survey)
+        if reopened:
+            # Shipping and tax follow the address: the backer confirms them again (and
+            # the review refuses a destination the campaign does not ship to).
+            response.completed_at = None
         response.save(
-            update_fields=["address", "address_country", "vat_number", "steps_done", "updated_at"]
+            update_fields=[
+                "address",
+                "address_country",
+                "vat_number",
+                "steps_done",
+                "completed_at",
+                "updated_at",
+            ]
         )
         if apply_to_all:
             for other in sibling_responses(response):
@@ -477,8 +494,27 @@ def save_address(
                 other.save(update_fields=["address", "address_country", "steps_done", "updated_at"])
                 _order_follows(other)
                 copied += 1
-        _order_follows(response)
+        _order_follows(response, reopened=reopened)
     return copied
+
+
+def _money_moved(response: SurveyResponse, survey: Survey) -> bool:
+    """Whether the confirmed money of a completed response no longer holds (its
+    address changed): another shipping fee or tax, or a destination refused."""
+    result = quote_for(response=response, survey=survey)
+    if result.shipping_error or result.tax_error:
+        return True
+
+    def amount(money) -> Decimal:
+        return money.amount if money is not None else Decimal(0)
+
+    confirmed = (
+        amount(response.shipping_total),
+        amount(response.tax_total),
+        amount(response.credit),
+        amount(response.balance_due),
+    )
+    return confirmed != (result.shipping, result.tax, result.credit, result.balance_due)
 
 
 def quote_for(
@@ -524,6 +560,8 @@ def complete_survey(
         )
     now = timezone.now()
     response.credit = result.money(result.credit)
+    # A late pledge's price, or the reward of a pledge the platform did not collect.
+    response.reward_due = result.money(result.reward_due)
     response.addons_total = result.money(result.addons_total)
     response.shipping_total = result.money(result.shipping)
     response.tax_total = result.money(result.tax)

@@ -400,3 +400,68 @@ def test_an_add_on_after_paying_leaves_the_rest_due_with_a_hold(
     page = client.get(f"/s/{w.campaign.slug}/done/")
     text = page.content.decode()
     assert "Left to pay" in text and "Pay now" in text
+
+
+US_ADDRESS_FOR_SURVEY = {
+    "name": "Bob Example",
+    "company_name": "",
+    "street_address": "1600 Amphitheatre Pkwy",
+    "city": "MOUNTAIN VIEW",
+    "country_area": "CA",
+    "postal_code": "94043",
+    "country_code": "US",
+    "phone": "",
+}
+
+
+def test_a_new_address_with_other_shipping_sends_the_survey_back_to_review(
+    w, django_capture_on_commit_callbacks
+):
+    from tests.surveys.test_review_pricing import _ship
+
+    _ship(w)
+    response = _ready_to_confirm(w, w.bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_survey(response=response, survey=w.survey, steps=response.steps_done)
+    order = Order.objects.get(backer=w.bob.backer)
+    assert order.state != OrderState.DRAFT
+    with django_capture_on_commit_callbacks(execute=True):
+        save_address(response=response, survey=w.survey, address=US_ADDRESS_FOR_SURVEY)
+    response.refresh_from_db()
+    order.refresh_from_db()
+    assert response.completed_at is None  # the backer confirms the new shipping fee
+    assert order.state == OrderState.DRAFT  # and nothing ships meanwhile
+    with django_capture_on_commit_callbacks(execute=True):
+        quote = complete_survey(response=response, survey=w.survey, steps=response.steps_done)
+    order.refresh_from_db()
+    assert order.shipping_fee.amount == quote.shipping_fee and order.state != OrderState.DRAFT
+
+
+def test_a_new_address_that_changes_no_money_keeps_the_survey_complete(
+    w, django_capture_on_commit_callbacks
+):
+    response = _ready_to_confirm(w, w.bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_survey(response=response, survey=w.survey, steps=response.steps_done)
+    with django_capture_on_commit_callbacks(execute=True):
+        save_address(
+            response=response,
+            survey=w.survey,
+            address={**GERMAN_ADDRESS, "street_address": "Chausseestraße 1"},
+        )
+    response.refresh_from_db()
+    assert response.completed_at is not None
+
+
+def test_a_changed_cart_after_completion_takes_the_order_back_to_draft(
+    w, django_capture_on_commit_callbacks
+):
+    from surveys.services.responses import update_cart
+
+    response = _ready_to_confirm(w, w.bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_survey(response=response, survey=w.survey, steps=response.steps_done)
+    with django_capture_on_commit_callbacks(execute=True):
+        update_cart(response=response, survey=w.survey, quantities={w.mat.pk: 1})
+    order = Order.objects.get(backer=w.bob.backer)
+    assert order.state == OrderState.DRAFT
