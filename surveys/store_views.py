@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from config.client_ip import client_ip
 from inventory import bom
 
 from .backer_views import (
@@ -33,7 +34,7 @@ STORE_LIMIT_PER_HOUR = 5
 
 
 def _within_store_limit(request, campaign) -> bool:
-    key = f"surveys:store:{campaign.pk}:{request.META.get('REMOTE_ADDR', '')}"
+    key = f"surveys:store:{campaign.pk}:{client_ip(request)}"
     cache.add(key, 0, 3600)
     try:
         return cache.incr(key) <= STORE_LIMIT_PER_HOUR

@@ -39,3 +39,38 @@ def test_another_connection_is_not_held_back(client, w):  # noqa: F811
         REMOTE_ADDR="10.0.0.2",
     )
     assert other.status_code == 302
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(client, w, settings):  # noqa: F811
+    settings.TRUSTED_PROXY_COUNT = 1
+    unlimited(w)
+    path = reward_path(w.campaign, w.reward)
+    for n in range(STORE_LIMIT_PER_HOUR + 1):
+        response = client.post(
+            path,
+            {"name": f"Buyer {n}", "email": f"buyer{n}@example.net", "country": "DE"},
+            REMOTE_ADDR="10.0.0.1",  # the proxy
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+        assert response.status_code == 302
+
+
+def test_a_client_cannot_dodge_the_limit_by_writing_its_own_forwarded_header(
+    client,
+    w,  # noqa: F811
+    settings,
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    unlimited(w)
+    path = reward_path(w.campaign, w.reward)
+    codes = [
+        client.post(
+            path,
+            {"name": f"Buyer {n}", "email": f"buyer{n}@example.net", "country": "DE"},
+            REMOTE_ADDR="10.0.0.1",
+            # The client wrote the first entry; our proxy appended what it saw.
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.9",
+        ).status_code
+        for n in range(STORE_LIMIT_PER_HOUR + 1)
+    ]
+    assert codes[-1] == 400
