@@ -161,6 +161,8 @@ class Order(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     lock_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    # The lock date that notice announced: a moved date is announced again.
+    lock_notice_for = models.DateTimeField(null=True, blank=True)
     exported_at = models.DateTimeField(null=True, blank=True)
     export_count = models.PositiveIntegerField(default=0)
     tags = models.ManyToManyField("orders.Tag", blank=True, related_name="orders")

@@ -510,9 +510,9 @@ def campaigns_due_for_notice(*, now: datetime) -> list[Campaign]:
 
 
 def send_lock_notices(*, now: datetime | None = None) -> int:
-    """Email each backer whose order is still open (not locked, not cancelled) once,
-    in their language with their magic link, when the campaign's lock date is within
-    its notice window. Marked per order (lock_notice_sent_at) right after its email,
+    """Email each backer whose order is still open (not locked, not cancelled) once per
+    lock date, in their language with their magic link, when the campaign's lock date
+    is within its notice window (a date the creator moves is announced again). Marked per order (lock_notice_sent_at) right after its email,
     under a row lock that a parallel run skips, so nobody gets it twice. Orders whose
     backer has no survey invite (no link to give) are left out. Returns emails sent."""
     now = now or timezone.now()
@@ -521,11 +521,12 @@ def send_lock_notices(*, now: datetime | None = None) -> int:
         invites = SurveyInvite.objects.filter(
             survey__campaign=campaign, backer=OuterRef("backer"), is_test=False
         )
-        pending = Order.objects.filter(
-            campaign=campaign,
-            state__in=BACKER_EDITABLE,
-            lock_notice_sent_at__isnull=True,
-        ).filter(Exists(invites))
+        pending = (
+            Order.objects.filter(campaign=campaign, state__in=BACKER_EDITABLE)
+            # Not told yet, or told another date (the creator moved it).
+            .exclude(lock_notice_for=campaign.survey_lock_at)
+            .filter(Exists(invites))
+        )
         connection = get_connection()
         while True:
             with transaction.atomic():
@@ -550,7 +551,9 @@ def send_lock_notices(*, now: datetime | None = None) -> int:
                         order=order, invite=by_backer[order.backer_id], connection=connection
                     ).send()
                     done.append(order.pk)
-                Order.objects.filter(pk__in=done).update(lock_notice_sent_at=now)
+                Order.objects.filter(pk__in=done).update(
+                    lock_notice_sent_at=now, lock_notice_for=campaign.survey_lock_at
+                )
                 order_events_bulk_create(
                     order_ids=done,
                     kind=EventKind.LOCK_NOTICE,

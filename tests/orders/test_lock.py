@@ -240,6 +240,17 @@ def test_notice_is_sent_only_once_per_order():
     assert len(mail.outbox) == 1
 
 
+def test_a_moved_lock_date_is_announced_again():
+    campaign = campaign_locking_in(40)
+    order_in(campaign, invite=True)
+    send_lock_notices()
+    campaign.survey_lock_at = timezone.now() + timedelta(hours=20)
+    campaign.save(update_fields=["survey_lock_at"])
+    assert send_lock_notices() == 1
+    assert send_lock_notices() == 0
+    assert len(mail.outbox) == 2
+
+
 def test_notice_waits_until_the_window_opens():
     campaign = campaign_locking_in(60)
     order_in(campaign, invite=True)
