@@ -512,7 +512,8 @@ def campaigns_due_for_notice(*, now: datetime) -> list[Campaign]:
 def send_lock_notices(*, now: datetime | None = None) -> int:
     """Email each backer whose order is still open (not locked, not cancelled) once per
     lock date, in their language with their magic link, when the campaign's lock date
-    is within its notice window (a date the creator moves is announced again). Marked per order (lock_notice_sent_at) right after its email,
+    is within its notice window (a date the creator moves is announced again).
+    Marked per order (lock_notice_sent_at) right after its email,
     under a row lock that a parallel run skips, so nobody gets it twice. Orders whose
     backer has no survey invite (no link to give) are left out. Returns emails sent."""
     now = now or timezone.now()
