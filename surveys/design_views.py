@@ -384,7 +384,7 @@ def non_responders_csv(request, slug):
         "backer__pledges__reward__title",
         "sent_at",
         "opened_at",
-        "response__started_at",
+        "response__steps_done",
         "reminders_sent",
         "unsubscribed_at",
     )
@@ -397,7 +397,7 @@ def non_responders_csv(request, slug):
             "Reward",
             "Invited at (UTC)",
             "Opened at (UTC)",
-            "Started at (UTC)",
+            "Steps saved",
             "Reminders sent",
             "Unsubscribed at (UTC)",
         ]
@@ -408,7 +408,7 @@ def non_responders_csv(request, slug):
             reward,
             sent,
             opened,
-            started,
+            steps,
             reminders,
             unsubscribed,
         ) in values.iterator(chunk_size=CSV_CHUNK):
@@ -419,7 +419,8 @@ def non_responders_csv(request, slug):
                 reward or "",
                 _utc(sent),
                 _utc(opened),
-                _utc(started),
+                # Started means a step saved (opening the link is "opened").
+                len(steps or []),
                 reminders,
                 _utc(unsubscribed),
             ]

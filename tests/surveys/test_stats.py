@@ -277,6 +277,12 @@ def test_csv_lists_the_non_responders(owner_client, funnel):
     assert len(rows) == 1 + 3
 
 
+def test_csv_says_how_many_steps_each_non_responder_saved(owner_client, funnel):
+    rows = _csv(owner_client.get(reverse("survey-stats-csv", args=[funnel.campaign.slug])))
+    column = rows[0].index("Steps saved")
+    assert sorted(row[column] for row in rows[1:]) == ["0", "0", "1"]
+
+
 def test_csv_neutralises_formulas_in_names(owner_client, survey, core):
     invite(survey, core, name='=HYPERLINK("http://evil.example","click")')
     rows = _csv(owner_client.get(reverse("survey-stats-csv", args=[survey.campaign.slug])))
