@@ -26,6 +26,7 @@ from django_countries import countries
 
 from config.forms import add_refusal
 from inventory import bom
+from orders.models import LineSource, Order, OrderKind, OrderState
 from pledges.models import Campaign, Pledge
 
 from . import address as addresses
@@ -506,7 +507,12 @@ def _address_initial(visit: Visit) -> dict:
 
 def _address_step(request, visit: Visit, steps):
     policy = visit.survey.phone_policy
-    siblings = services.sibling_responses(visit.response)
+    # The same person's other pledges the address can go on: surveys begun, and
+    # invites whose link was never opened (saving starts their response).
+    siblings = [
+        *services.sibling_responses(visit.response),
+        *services.sibling_invites(visit.response),
+    ]
     initial = _address_initial(visit)
     default_country = initial.get("country_code") or "US"
     refresh = request.method == "POST" and "refresh" in request.POST
@@ -608,8 +614,8 @@ def _review_step(request, visit: Visit, steps):
     )
 
 
-def _summary(visit: Visit) -> dict:
-    """What the review and done pages show: lines, answers, address, money."""
+def _answers(visit: Visit) -> list[tuple[str, str]]:
+    """The backer's answers to the custom questions, as (question, answer) to show."""
     questions = services.questions_for(survey=visit.survey, reward_id=visit.pledge.reward_id)
     answers = []
     for question in questions:
@@ -619,13 +625,18 @@ def _summary(visit: Visit) -> dict:
         elif isinstance(value, list):
             value = ", ".join(value)
         answers.append((question.text(visit.language)["label"], value or "—"))
+    return answers
+
+
+def _summary(visit: Visit) -> dict:
+    """What the review and done pages show: lines, answers, address, money."""
     quote = services.quote_for(
         response=visit.response, survey=visit.survey, pledge=visit.pledge, catalog=visit.catalog
     )
     paid = services.paid_for_order(visit.response) if visit.response.completed_at else Decimal(0)
     return {
         "lines": _bom_lines(visit),
-        "answers": answers,
+        "answers": _answers(visit),
         "address_lines": addresses.format_address(visit.response.address)
         if visit.response.address
         else [],
@@ -637,14 +648,82 @@ def _summary(visit: Visit) -> dict:
     }
 
 
+def _locked_order(visit: Visit) -> Order | None:
+    """The order a locked response shows (the order it was merged into, if so); None
+    while the response is open or has no order, and always for a test response (it
+    never sees the backer's real order). Two queries: the order with its address (and
+    the kept order's), then its lines."""
+    if visit.response.is_test or not visit.locked:
+        return None
+    order = (
+        Order.objects.select_related("address", "merged_into__address")
+        .filter(
+            campaign=visit.campaign, backer_id=visit.response.backer_id, kind=OrderKind.STANDARD
+        )
+        .first()
+    )
+    if order is None:
+        return None
+    if order.merged_into_id:
+        order = order.merged_into
+    prefetch_related_objects([order], "lines")
+    return order
+
+
+def _order_status(order: Order) -> tuple[str, str]:
+    """The order's state in the backer's words: a label and a sentence."""
+    if order.state == OrderState.LOCKED:
+        return _("Locked"), _("Being prepared for the warehouse; it can no longer be changed.")
+    if order.state in (OrderState.RELEASED, OrderState.IN_FULFILLMENT):
+        return _("With the warehouse"), _("The warehouse is packing your order.")
+    if order.state == OrderState.SHIPPED:
+        return _("Shipped"), _("Your order is on its way.")
+    if order.state == OrderState.DELIVERED:
+        return _("Delivered"), _("Your order was delivered.")
+    if order.state == OrderState.CANCELLED:
+        return _("Cancelled"), _("This order was cancelled: nothing will be shipped.")
+    # Before the lock (the survey closed first): the order waits for it.
+    return _("Received"), _("Your order waits to be locked for fulfillment.")
+
+
+def _order_summary(visit: Visit, order: Order) -> dict:
+    """What the done page shows of a locked response: its order as it stands (lines,
+    address, money and state), not a new quote from today's catalog and prices."""
+    address = order.address.as_dict() if order.address_id else {}
+    if address:
+        address = {
+            **address,
+            "company_name": address["company"],
+            "country_code": address["country"],
+        }
+    label, detail = _order_status(order)
+    return {
+        "order": order,
+        "order_lines": [
+            line
+            for line in order.lines.all()
+            if line.quantity and line.source != LineSource.ADDON_UNMAPPED
+        ],
+        "order_status": label,
+        "order_status_detail": detail,
+        # Merged into the order of the same person's other pledge: that order ships both.
+        "order_merged": order.backer_id != visit.response.backer_id,
+        "answers": _answers(visit),
+        "address_lines": addresses.format_address(address) if address else [],
+    }
+
+
 def done(request, slug=None):
-    """After review (or once locked): what the backer will receive, read-only when locked."""
+    """After review (or once locked): what the backer will receive, read-only when locked.
+    Once locked, the order itself (as _order_summary shows it) when there is one."""
     visit = _visit(request, slug)
     if visit is None:
         return redirect(backer_reverse(request, "survey-home", slug=slug or ""))
     steps = steps_of(visit)
     with translation.override(visit.language):
-        context = _context(visit, steps, SurveyStep.REVIEW, **_summary(visit))
+        order = _locked_order(visit)
+        summary = _order_summary(visit, order) if order is not None else _summary(visit)
+        context = _context(visit, steps, SurveyStep.REVIEW, **summary)
     return _page(request, visit, "surveys/backer/done.html", context)
 
 

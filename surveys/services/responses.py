@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -434,20 +435,53 @@ def save_answers(
     response.save(update_fields=["answers", "steps_done", "updated_at"])
 
 
+def _same_person(response: SurveyResponse) -> dict:
+    """Filters for rows whose backer is the person behind `response`: the same
+    normalised email in the same organization, read by subqueries (no query of its own)."""
+    backer = Backer.objects.filter(pk=response.backer_id)
+    return {
+        "backer__email_normalized": Subquery(backer.values("email_normalized")[:1]),
+        "backer__campaign__organization_id": Subquery(
+            backer.values("campaign__organization_id")[:1]
+        ),
+    }
+
+
 def sibling_responses(response: SurveyResponse) -> list[SurveyResponse]:
     """The same person's other open responses in the organization: backers with
-    the same email (several pledges, several platforms, several campaigns)."""
-    backer = Backer.objects.select_related("campaign").get(pk=response.backer_id)
-    if not backer.email_normalized:
-        return []
+    the same email (several pledges, several platforms, several campaigns). Locked
+    ones (their order locked, their survey closed) are left out. One query."""
     return list(
         SurveyResponse.objects.select_related("invite__survey__campaign")
-        .filter(
-            backer__email_normalized=backer.email_normalized,
-            backer__campaign__organization_id=backer.campaign.organization_id,
-            is_test=response.is_test,
-        )
+        .filter(**_same_person(response), is_test=response.is_test, locked_at__isnull=True)
+        .exclude(backer__email_normalized="")
+        .exclude(invite__survey__status=SurveyStatus.CLOSED)
         .exclude(pk=response.pk)
+    )
+
+
+def sibling_invites(response: SurveyResponse) -> list[SurveyInvite]:
+    """The same person's invites in the organization whose link was never opened (no
+    response yet), which "use this address for all my pledges" reaches too. Only
+    invites of a live survey whose backer's order is not locked; never test invites,
+    and none for a test response (it must not touch a real backer's survey). One query."""
+    from orders.models import Order, OrderKind
+
+    if response.is_test:
+        return []
+    locked_order = Order.objects.filter(
+        backer_id=OuterRef("backer_id"), kind=OrderKind.STANDARD, locked_at__isnull=False
+    )
+    return list(
+        SurveyInvite.objects.select_related("survey__campaign")
+        .filter(
+            **_same_person(response),
+            is_test=False,
+            response__isnull=True,
+            survey__status=SurveyStatus.LIVE,
+        )
+        .exclude(backer__email_normalized="")
+        .exclude(Exists(locked_order))
     )
 
 
@@ -485,7 +519,22 @@ def save_address(
             ]
         )
         if apply_to_all:
-            for other in sibling_responses(response):
+            others = sibling_responses(response)
+            # Invites never opened get their response now, as open_invite makes it,
+            # but the link stays unopened (reminders and "opened" figures go on).
+            started = [
+                SurveyResponse.objects.get_or_create(
+                    invite=invite,
+                    defaults={
+                        "backer_id": invite.backer_id,
+                        "is_test": invite.is_test,
+                        "language": response.language,
+                        "credit": Money(0, invite.survey.campaign.currency),
+                    },
+                )[0]
+                for invite in sibling_invites(response)
+            ]
+            for other in [*others, *started]:
                 if is_locked(other, survey=other.invite.survey):
                     continue
                 other.address = dict(address)
