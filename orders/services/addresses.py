@@ -651,13 +651,13 @@ _FOLLOW_DDL = (
     "ON COMMIT DELETE ROWS"
 )
 # The orders whose current version was checked, locked in id order: the verdict,
-# the open address hold if any, and the state readiness moves them to. Readiness
-# moves only orders whose address hold opens or clears, as refresh_readiness would.
+# the open address hold if any, and the state readiness moves them to, as
+# refresh_readiness would: an order that waited for this check alone becomes ready.
 _FOLLOW_SQL = """
 INSERT INTO address_follow
 SELECT o.id, c.status, c.problems, c.detail, h.id, o.state,
        CASE
-         WHEN (c.status = %(invalid)s) = (h.id IS NOT NULL) THEN o.state
+         WHEN c.status = %(invalid)s AND h.id IS NOT NULL THEN o.state
          WHEN o.state = %(submitted)s AND c.status <> %(invalid)s AND NOT EXISTS (
            SELECT 1 FROM orders_orderhold x
            WHERE x.order_id = o.id AND x.cleared_at IS NULL AND x.reason <> %(reason)s
