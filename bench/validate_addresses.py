@@ -38,7 +38,6 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Exists, OuterRef  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from bench.build_orders import seeded_campaign  # noqa: E402
@@ -116,17 +115,14 @@ def main() -> None:
 
 def _as_built(campaign, orders, versions, *, vacuum: bool = True) -> None:
     """The campaign as build_orders leaves it: versions unchecked, no address holds,
-    no timeline entries of checks or their emails, orders held only by the address
-    hold ready again."""
+    no timeline entries of checks or their emails, every order of a finished survey
+    waiting in submitted for its address check (the check makes the good ones ready)."""
     OrderHold.objects.filter(order__campaign=campaign, reason=HoldReason.ADDRESS_INVALID).delete()
     OrderEvent.objects.filter(
         order__campaign=campaign, actor_label__in=["address check", "system"]
     ).delete()
     versions.update(status=AddressStatus.UNCHECKED, checked_at=None, problems={}, normalized={})
-    open_holds = OrderHold.objects.filter(order=OuterRef("pk"), cleared_at__isnull=True)
-    orders.filter(state=OrderState.SUBMITTED).exclude(Exists(open_holds)).update(
-        state=OrderState.READY
-    )
+    orders.filter(state=OrderState.READY).update(state=OrderState.SUBMITTED)
     orders.update(address_status=AddressStatus.UNCHECKED)
     if vacuum and connection.vendor == "postgresql":
         # The reset leaves a dead copy of every order and version; autovacuum removes
