@@ -8,12 +8,11 @@ from inventory import bom
 from orders.models import Order, OrderState
 from surveys.services.responses import (
     complete_survey,
-    open_invite,
     pledge_of,
     save_address,
     steps_for,
 )
-from tests.surveys.backer_setup import GERMAN_ADDRESS, build_world
+from tests.surveys.backer_setup import GERMAN_ADDRESS, build_world, ready_to_confirm
 
 pytestmark = pytest.mark.django_db
 
@@ -23,25 +22,8 @@ def w(campaign):
     return build_world(campaign)
 
 
-def _ready_to_confirm(w, invite):
-    response = open_invite(invite=invite)
-    save_address(response=response, survey=w.survey, address=GERMAN_ADDRESS)
-    response.choices = {str(w.group.pk): [w.opt_red.pk]}
-    response.answers = {str(w.question.pk): "Bob"}
-    response.steps_done = list(
-        steps_for(
-            response=response,
-            survey=w.survey,
-            pledge=pledge_of(response),
-            catalog=bom.load_catalog(campaign=w.campaign),
-        )
-    )
-    response.save()
-    return response
-
-
 def test_confirming_the_survey_builds_the_order(w, django_capture_on_commit_callbacks):
-    response = _ready_to_confirm(w, w.bob)
+    response = ready_to_confirm(w, w.bob)
     with django_capture_on_commit_callbacks(execute=True):
         complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     order = Order.objects.get(backer=w.bob.backer)
@@ -52,7 +34,7 @@ def test_confirming_the_survey_builds_the_order(w, django_capture_on_commit_call
 def test_an_address_change_after_confirming_updates_the_order(
     w, django_capture_on_commit_callbacks
 ):
-    response = _ready_to_confirm(w, w.bob)
+    response = ready_to_confirm(w, w.bob)
     with django_capture_on_commit_callbacks(execute=True):
         complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     with django_capture_on_commit_callbacks(execute=True):
@@ -67,7 +49,7 @@ def test_an_address_change_after_confirming_updates_the_order(
 
 
 def test_a_test_response_makes_no_order(w, django_capture_on_commit_callbacks):
-    response = _ready_to_confirm(w, w.bob)
+    response = ready_to_confirm(w, w.bob)
     response.is_test = True
     response.completed_at = timezone.now()
     response.save()
@@ -79,7 +61,7 @@ def test_a_test_response_makes_no_order(w, django_capture_on_commit_callbacks):
 def _completed_with_money(w, invite, *, addons="15.00", shipping="12.00", tax="4.31"):
     from djmoney.money import Money
 
-    response = _ready_to_confirm(w, invite)
+    response = ready_to_confirm(w, invite)
     response.completed_at = timezone.now()
     response.addons_total = Money(addons, "USD")
     response.shipping_total = Money(shipping, "USD")
@@ -132,7 +114,7 @@ def test_the_invoice_of_a_paid_survey_breaks_down_the_tax_it_charged(
     _ship(w)
     _tax(w, prices_include_tax=False, tax_on_pledged_rewards=True)
     # Alice paid 10.00 shipping on the platform: credited, and not taxed again here.
-    response = _ready_to_confirm(w, w.alice)
+    response = ready_to_confirm(w, w.alice)
     update_cart(response=response, survey=w.survey, quantities={w.mat.pk: 1})
     response.steps_done = list(
         steps_for(
@@ -161,7 +143,7 @@ def _confirmed_with_tax(w, invite, quantities, django_capture_on_commit_callback
     """`invite`'s survey confirmed under the campaign's tables (see `taxed`)."""
     from surveys.services.responses import update_cart
 
-    response = _ready_to_confirm(w, invite)
+    response = ready_to_confirm(w, invite)
     update_cart(response=response, survey=w.survey, quantities=quantities)
     response.steps_done = list(
         steps_for(
@@ -420,7 +402,7 @@ def test_a_new_address_with_other_shipping_sends_the_survey_back_to_review(
     from tests.surveys.test_review_pricing import _ship
 
     _ship(w)
-    response = _ready_to_confirm(w, w.bob)
+    response = ready_to_confirm(w, w.bob)
     with django_capture_on_commit_callbacks(execute=True):
         complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     order = Order.objects.get(backer=w.bob.backer)
@@ -440,7 +422,7 @@ def test_a_new_address_with_other_shipping_sends_the_survey_back_to_review(
 def test_a_new_address_that_changes_no_money_keeps_the_survey_complete(
     w, django_capture_on_commit_callbacks
 ):
-    response = _ready_to_confirm(w, w.bob)
+    response = ready_to_confirm(w, w.bob)
     with django_capture_on_commit_callbacks(execute=True):
         complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     with django_capture_on_commit_callbacks(execute=True):
@@ -458,7 +440,7 @@ def test_a_changed_cart_after_completion_takes_the_order_back_to_draft(
 ):
     from surveys.services.responses import update_cart
 
-    response = _ready_to_confirm(w, w.bob)
+    response = ready_to_confirm(w, w.bob)
     with django_capture_on_commit_callbacks(execute=True):
         complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     with django_capture_on_commit_callbacks(execute=True):

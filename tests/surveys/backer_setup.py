@@ -110,3 +110,25 @@ GERMAN_ADDRESS = {
     "country_code": "DE",
     "phone": "",
 }
+
+
+def ready_to_confirm(w: World, invite, *, answer: str = "Bob"):
+    """`invite`'s response with every step but review done (German address, red dice,
+    the question answered): what the review confirms."""
+    from inventory import bom
+    from surveys.services.responses import open_invite, pledge_of, save_address, steps_for
+
+    response = open_invite(invite=invite)
+    save_address(response=response, survey=w.survey, address=GERMAN_ADDRESS)
+    response.choices = {str(w.group.pk): [w.opt_red.pk]}
+    response.answers = {str(w.question.pk): answer}
+    response.steps_done = list(
+        steps_for(
+            response=response,
+            survey=w.survey,
+            pledge=pledge_of(response),
+            catalog=bom.load_catalog(campaign=w.campaign),
+        )
+    )
+    response.save()
+    return response

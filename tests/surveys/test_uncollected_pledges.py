@@ -7,20 +7,21 @@ from decimal import Decimal
 import pytest
 from djmoney.money import Money
 
-from inventory import bom
 from orders.services.building import build_order
 from pledges.models import PaymentStatus, Pledge
 from surveys.models import ImportedAddOn
 from surveys.services.responses import (
     complete_survey,
     open_invite,
-    pledge_of,
     quote_for,
-    save_address,
-    steps_for,
 )
 from tests.factories import BackerFactory, PledgeFactory, SurveyInviteFactory
-from tests.surveys.backer_setup import GERMAN_ADDRESS, build_world, open_survey, step_path
+from tests.surveys.backer_setup import (
+    build_world,
+    open_survey,
+    ready_to_confirm,
+    step_path,
+)
 from tests.surveys.test_review_pricing import _ship
 
 pytestmark = pytest.mark.django_db
@@ -39,25 +40,8 @@ def _quote(w, invite):
     return quote_for(response=open_invite(invite=invite), survey=w.survey)
 
 
-def _ready_to_confirm(w, invite):
-    response = open_invite(invite=invite)
-    save_address(response=response, survey=w.survey, address=GERMAN_ADDRESS)
-    response.choices = {str(w.group.pk): [w.opt_red.pk]}
-    response.answers = {str(w.question.pk): "Alice"}
-    response.steps_done = list(
-        steps_for(
-            response=response,
-            survey=w.survey,
-            pledge=pledge_of(response),
-            catalog=bom.load_catalog(campaign=w.campaign),
-        )
-    )
-    response.save()
-    return response
-
-
 def _confirmed(w, invite):
-    response = _ready_to_confirm(w, invite)
+    response = ready_to_confirm(w, invite)
     complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     response.refresh_from_db()
     return response
