@@ -34,6 +34,7 @@ from .backer_forms import AddOnsForm, ChoicesForm, QuestionsForm, clean_vat_numb
 from .errors import LinkInvalid, SurveysError
 from .links import invite_from_token
 from .models import (
+    CHOICE_KINDS,
     AddOnOffer,
     CartLine,
     Survey,
@@ -620,11 +621,17 @@ def _answers(visit: Visit) -> list[tuple[str, str]]:
     answers = []
     for question in questions:
         value = visit.response.answers.get(str(question.pk))
-        if isinstance(value, bool):
+        text = question.text(visit.language)
+        if question.kind in CHOICE_KINDS:
+            # Stored as the option's own (English) text: shown in the backer's language.
+            shown = dict(zip(question.options, text["options"], strict=False))
+            chosen = value if isinstance(value, list) else [value] if value else []
+            value = ", ".join(shown.get(option, option) for option in chosen)
+        elif isinstance(value, bool):
             value = _("Yes") if value else _("No")
         elif isinstance(value, list):
             value = ", ".join(value)
-        answers.append((question.text(visit.language)["label"], value or "—"))
+        answers.append((text["label"], value or "—"))
     return answers
 
 

@@ -1,0 +1,61 @@
+"""The review shows a choice answer in the backer's language: answers are stored as
+the option's own text, the page shows its translation."""
+
+import pytest
+
+from surveys.models import SurveyResponse
+from tests.factories import QuestionFactory
+
+from .backer_setup import build_world, open_survey, step_path
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def w(campaign):
+    return build_world(campaign)
+
+
+def _rules_language(w, kind):
+    return QuestionFactory(
+        survey=w.survey,
+        kind=kind,
+        label="Rules language",
+        options=["English", "German", "French"],
+        translations={
+            "de": {
+                "label": "Sprache der Spielregeln",
+                "options": ["Englisch", "Deutsch", "Französisch"],
+            }
+        },
+    )
+
+
+def _review(client, w, question, answer, language):
+    open_survey(client, w.alice)
+    w.survey.languages = ["en", "de"]
+    w.survey.save()
+    response = SurveyResponse.objects.get(invite=w.alice)
+    response.language = language
+    response.answers = {**response.answers, str(question.pk): answer}
+    response.save()
+    return client.get(step_path(w.campaign, "review")).content.decode()
+
+
+def test_a_single_choice_answer_is_shown_in_german(client, w):
+    question = _rules_language(w, "single_choice")
+    page = _review(client, w, question, "German", "de")
+    assert "Sprache der Spielregeln" in page and "Deutsch" in page
+
+
+def test_a_multiple_choice_answer_is_shown_in_german(client, w):
+    question = _rules_language(w, "multi_choice")
+    page = _review(client, w, question, ["English", "French"], "de")
+    assert "Englisch, Französisch" in page
+
+
+def test_an_english_backer_sees_the_options_as_written(client, w):
+    question = _rules_language(w, "multi_choice")
+    page = _review(client, w, question, ["English", "French"], "en")
+    assert "Rules language" in page and "English, French" in page
+    assert "Französisch" not in page
