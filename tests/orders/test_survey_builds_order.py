@@ -4,15 +4,17 @@ address change updates it; test responses never become orders."""
 import pytest
 from django.utils import timezone
 
-from inventory import bom
 from orders.models import Order, OrderState
 from surveys.services.responses import (
     complete_survey,
-    pledge_of,
     save_address,
-    steps_for,
 )
-from tests.surveys.backer_setup import GERMAN_ADDRESS, build_world, ready_to_confirm
+from tests.surveys.backer_setup import (
+    GERMAN_ADDRESS,
+    all_steps_done,
+    build_world,
+    ready_to_confirm,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -116,15 +118,7 @@ def test_the_invoice_of_a_paid_survey_breaks_down_the_tax_it_charged(
     # Alice paid 10.00 shipping on the platform: credited, and not taxed again here.
     response = ready_to_confirm(w, w.alice)
     update_cart(response=response, survey=w.survey, quantities={w.mat.pk: 1})
-    response.steps_done = list(
-        steps_for(
-            response=response,
-            survey=w.survey,
-            pledge=pledge_of(response),
-            catalog=bom.load_catalog(campaign=w.campaign),
-        )
-    )
-    response.save()
+    all_steps_done(w, response)
     with django_capture_on_commit_callbacks(execute=True):
         quote = complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     order = Order.objects.get(backer=w.alice.backer)
@@ -145,15 +139,7 @@ def _confirmed_with_tax(w, invite, quantities, django_capture_on_commit_callback
 
     response = ready_to_confirm(w, invite)
     update_cart(response=response, survey=w.survey, quantities=quantities)
-    response.steps_done = list(
-        steps_for(
-            response=response,
-            survey=w.survey,
-            pledge=pledge_of(response),
-            catalog=bom.load_catalog(campaign=w.campaign),
-        )
-    )
-    response.save()
+    all_steps_done(w, response)
     with django_capture_on_commit_callbacks(execute=build):
         quote = complete_survey(response=response, survey=w.survey, steps=response.steps_done)
     return response, quote
