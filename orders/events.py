@@ -9,7 +9,7 @@ from django.utils import timezone
 from .models import EventKind, Order, OrderEvent
 
 
-def _actor_fields(actor) -> dict:
+def actor_fields(actor) -> dict:
     """`actor` is a User, or a label for who acted without one ("system", "backer")."""
     if actor is None:
         return {"actor": None, "actor_label": "system"}
@@ -34,7 +34,7 @@ def order_event_create(
         message=message,
         before=before or {},
         after=after or {},
-        **_actor_fields(actor),
+        **actor_fields(actor),
     )
 
 
@@ -50,7 +50,7 @@ def order_events_bulk_create(
 ) -> int:
     """The same event on many orders (lock, export, bulk tag), written in batches."""
     now = timezone.now()
-    who = _actor_fields(actor)
+    who = actor_fields(actor)
     rows = (
         OrderEvent(
             order_id=order_id,

@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from djmoney.money import Money
 
+from ..events import actor_fields
 from ..models import (
     EventKind,
     HoldReason,
@@ -172,14 +173,8 @@ class RecheckResult:
     kept_cleared: int = 0  # a person had let this very cause go: it stays cleared
 
 
-def _who(actor) -> dict:
-    if actor is None or isinstance(actor, str):
-        return {"actor": None, "actor_label": actor or "system"}
-    return {"actor": actor, "actor_label": ""}
-
-
 def _user(actor):
-    return None if actor is None or isinstance(actor, str) else actor
+    return actor_fields(actor)["actor"]
 
 
 def _recheck_rows(campaign, after: int, batch_size: int) -> list[tuple]:
@@ -283,7 +278,7 @@ def _apply(campaign, order_ids: list[int], wanted: dict[int, str], actor, result
             result.kept_cleared += 1
 
     now = timezone.now()
-    who = _who(actor)
+    who = actor_fields(actor)
     events: list[OrderEvent] = []
     if to_open:
         OrderHold.objects.bulk_create(
