@@ -453,6 +453,20 @@ def _goals_met(catalog: bom.Catalog, pledged_at) -> tuple[bool, ...]:
     )
 
 
+def _rules_applying(catalog: bom.Catalog, country: str) -> tuple[int, ...]:
+    """The regional rules that name `country`: all `explode` reads of the country, so
+    pledges alike but for countries no rule tells apart explode alike. Memoised per
+    catalog (a campaign ships to a few dozen countries)."""
+    memo = catalog.__dict__.setdefault("_rules_by_country", {})
+    found = memo.get(country)
+    if found is None:
+        code = (country or "").strip().upper()
+        found = memo[country] = tuple(
+            rule.id for rule in catalog.rules if code and code in rule.countries
+        )
+    return found
+
+
 def _plan_lines(
     *, inp: BuildInput, catalog: bom.Catalog, country: str, choices: dict[int, list[int]]
 ) -> list[PlannedLine]:
@@ -514,7 +528,7 @@ def plan_order(
         # Everything `explode` and the add-on prices read, and nothing else.
         key = (
             inp.reward_id,
-            country,
+            _rules_applying(catalog, country),
             _goals_met(catalog, inp.pledged_at),
             tuple((group, tuple(options)) for group, options in sorted(choices.items())),
             tuple((int(o), int(q), Decimal(p)) for o, q, p in inp.cart),

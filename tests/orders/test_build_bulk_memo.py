@@ -108,11 +108,7 @@ def test_the_copy_rows_equal_the_generic_rows_including_the_timeline(w, monkeypa
     bulk_building.build_orders(campaign=w.campaign)
     fast, fast_events = _snapshot(w.campaign), _events(w.campaign)
     _forget_orders(w.campaign)
-    monkeypatch.setattr(
-        bulk_building,
-        "_create_copy",
-        lambda batch, entries, memo: bulk_building._create(batch, entries),
-    )
+    monkeypatch.setattr(bulk_building, "_format_new", lambda _c, _n, entries, _m: entries)
     bulk_building.build_orders(campaign=w.campaign)
     assert _snapshot(w.campaign) == fast
     assert _events(w.campaign) == fast_events
@@ -123,3 +119,35 @@ def test_a_second_bulk_run_over_a_mixed_campaign_changes_nothing(w):
     bulk_building.build_orders(campaign=w.campaign)
     result = bulk_building.build_orders(campaign=w.campaign)
     assert (result.unchanged, result.created, result.updated) == (9, 0, 0)
+
+
+def test_pledges_alike_share_lines_only_where_no_regional_rule_tells_their_countries_apart(
+    w, monkeypatch
+):
+    """The memo keys a country by the regional rules naming it: DE and AT (the German
+    edition) share one plan, FR and US (no rule) another, and each order still gets
+    the lines a single build gives it."""
+    red = {w.colour.pk: [w.colour.options.get(label="Red").pk]}
+    for country, postal in (("US", "94103"), ("FR", "75001"), ("DE", "10115"), ("AT", "1010")):
+        address = {**US_ADDRESS, "country_code": country, "country_area": "", "postal_code": postal}
+        make_response(w, choices=red, address=address, completed=True)
+    memo: dict = {}
+    original = bulk_building.plan_order
+
+    def planned(**kwargs):
+        kwargs["lines_memo"] = memo
+        return original(**kwargs)
+
+    monkeypatch.setattr(bulk_building, "plan_order", planned)
+    bulk_building.build_orders(campaign=w.campaign)
+    bulk = _snapshot(w.campaign)
+    assert len(memo) == 2
+    skus = {
+        Order.objects.get(backer_id=backer).country: [key[0] for key in order["lines"]]
+        for backer, order in bulk.items()
+    }
+    assert skus["DE"] == skus["AT"] != skus["US"] == skus["FR"]
+    _forget_orders(w.campaign)
+    for backer in Backer.objects.filter(campaign=w.campaign):
+        build_order_for_backer(backer=backer)
+    assert _snapshot(w.campaign) == bulk
