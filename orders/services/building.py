@@ -599,8 +599,44 @@ def settled(order: Order) -> Decimal:
     return order.paid_total.amount + order.refunded_total.amount
 
 
-def build_input(*, backer: Backer, response: SurveyResponse | None, paid_total=ZERO) -> BuildInput:
-    """The inputs of one backer's build (a few queries)."""
+REPRICED_FIELDS = ("priced_at", "shipping_fee", "tax_total", *TAX_TREATMENT)
+
+
+def repriced_money(order: dict | None, completed_at) -> dict:
+    """The survey money a build takes from the order instead of the response: its
+    shipping fee, tax and tax treatment when re-pricing (`priced_at`) changed them
+    after the backer last confirmed, so that a rebuild (a changed reward map, review
+    rule or duplicate decision) keeps the new rates. A later confirmation quotes with
+    the rates in force, and the response's figures count again. `order`: the
+    order's REPRICED_FIELDS (amounts as Decimal)."""
+    if not order or completed_at is None:
+        return {}
+    priced_at = order["priced_at"]
+    if priced_at is None or priced_at <= completed_at:
+        return {}
+    return {
+        "shipping_total": order["shipping_fee"],
+        "tax_total": order["tax_total"],
+        **{name: order[name] for name in TAX_TREATMENT},
+    }
+
+
+def _repriced_values(order: Order | None) -> dict | None:
+    # An order others were merged into was re-priced as one parcel; its rebuild adds
+    # the merged orders' figures to its own, so it starts from the survey's.
+    if order is None or order.priced_at is None or order.merged_orders.exists():
+        return None
+    values = {name: getattr(order, name) for name in REPRICED_FIELDS}
+    values["shipping_fee"] = order.shipping_fee.amount
+    values["tax_total"] = order.tax_total.amount
+    return values
+
+
+def build_input(
+    *, backer: Backer, response: SurveyResponse | None, paid_total=ZERO, order: Order | None = None
+) -> BuildInput:
+    """The inputs of one backer's build (a few queries). `order`: the order being
+    rebuilt, for its payments and a re-pricing since the confirmation."""
     pledge = Pledge.objects.filter(backer=backer).first()
     if pledge is None and response is None:
         raise NoResponse(f"Backer {backer} has neither a pledge nor a survey response.")
@@ -642,6 +678,7 @@ def build_input(*, backer: Backer, response: SurveyResponse | None, paid_total=Z
             reward_due=_amount(response.reward_due),
             **{name: getattr(response, name) for name in TAX_TREATMENT},
         )
+        values.update(repriced_money(_repriced_values(order), response.completed_at))
     return BuildInput(
         backer_id=backer.pk,
         campaign_id=backer.campaign_id,
@@ -879,6 +916,7 @@ def _build_for(*, order: Order | None, backer: Backer, response, actor) -> Order
         backer=backer,
         response=response,
         paid_total=settled(order) if order is not None else ZERO,
+        order=order,
     )
     catalog = bom.load_catalog(campaign=backer.campaign_id)
     rules = rules_of(campaign_id=backer.campaign_id)

@@ -56,6 +56,7 @@ from ..models import (
 from .building import (
     _STICKY_WHEN_CLEARED_BY_STAFF,
     AUTOMATIC_HOLDS,
+    REPRICED_FIELDS,
     TAX_TREATMENT,
     ZERO,
     BuildInput,
@@ -66,6 +67,7 @@ from .building import (
     line_key,
     plan_order,
     pledge_address_fields,
+    repriced_money,
     survey_address_fields,
 )
 from .holds import address_waits
@@ -91,8 +93,7 @@ _PLEDGE_FIELDS = (
     "shipping_phone",
 )
 _PLEDGE_KEYS = tuple((name, f"pledges__{name}") for name in _PLEDGE_FIELDS)
-# Whether the survey was completed / paid, as booleans (PostgreSQL need not send dates).
-_COMPLETED = ExpressionWrapper(Q(completed_at__isnull=False), output_field=BooleanField())
+# Whether the survey was paid, as a boolean (PostgreSQL need not send the date).
 _PAID = ExpressionWrapper(Q(paid_at__isnull=False), output_field=BooleanField())
 _RESPONSE_FIELDS = (
     "pk",
@@ -103,7 +104,7 @@ _RESPONSE_FIELDS = (
     "address",
     "address_country",
     "vat_number",
-    _COMPLETED,
+    "completed_at",
     _PAID,
     "credit",
     "addons_total",
@@ -261,11 +262,14 @@ def _inputs(
     backers: list[dict],
     paid: dict[int, Decimal],
     after: int,
+    repriced: dict[int, dict] | None = None,
 ):
-    """The BuildInput of each backer of a batch (None: neither pledge nor response).
+    """The BuildInput of each backer of a batch (None: neither pledge nor response);
+    `repriced`: by backer, the REPRICED_FIELDS of re-priced orders (`repriced_money`).
     Responses and carts are read by the batch's key range (backer ids after `after`
     up to the last one), a join instead of a list of thousands of ids."""
     last = backers[-1]["pk"]
+    repriced = repriced or {}
     in_batch = {
         "backer__campaign_id": campaign_id,
         "backer_id__gt": after,
@@ -313,7 +317,7 @@ def _inputs(
                 address,
                 address_country,
                 vat_number,
-                completed,
+                completed_at,
                 paid_,
                 credit,
                 addons_total,
@@ -324,7 +328,7 @@ def _inputs(
             ) = response
             values.update(
                 response_id=response_id,
-                completed=completed,
+                completed=completed_at is not None,
                 paid=paid_,
                 language=language or "en",
                 choices=dict(choices or {}),
@@ -340,6 +344,7 @@ def _inputs(
                 reward_due=reward_due,
                 **dict(zip(TAX_TREATMENT, treatment, strict=True)),
             )
+            values.update(repriced_money(repriced.get(backer["pk"]), completed_at))
         yield (
             backer["pk"],
             BuildInput(
@@ -1097,12 +1102,14 @@ def build_orders(
                     "merged_into_id",
                     "address_id",
                     "address_status",
+                    *REPRICED_FIELDS,
                 )
             }
             # Paid, refunded or not: refunded money is not due again (payments.sync_order_money).
             paid = {b: o["paid_total"] + o["refunded_total"] for b, o in existing.items()}
+            repriced = {b: o for b, o in existing.items() if o["priced_at"] is not None}
             new, changed, one_by_one = [], [], []
-            for backer_id, inp in _inputs(campaign.pk, currency, backers, paid, after):
+            for backer_id, inp in _inputs(campaign.pk, currency, backers, paid, after, repriced):
                 result.backers += 1
                 if inp is None:
                     result.skipped += 1
