@@ -20,6 +20,7 @@ from surveys.backer_views import SESSION_KEY, campaign_of
 from .errors_invoices import PdfRendererMissing
 from .models import Invoice, InvoiceKind
 from .order_views import orders_context
+from .selectors import backer_invoices_for
 from .services.invoices import (
     issuing_job,
     orders_missing_invoice,
@@ -123,9 +124,8 @@ def backer_invoice_pdf(request, number, slug=None):
     if invite_id is None:
         raise Http404("No survey session.")
     invoice = get_object_or_404(
-        Invoice.objects.select_related("campaign"),
+        backer_invoices_for(invite_id=invite_id).select_related("campaign"),
         campaign=campaign,
         number=number,
-        order__response__invite_id=invite_id,
     )
     return _pdf_response(invoice)

@@ -16,6 +16,7 @@ from surveys.models import SurveyInvite, SurveyResponse
 from .models import (
     AddressStatus,
     HoldReason,
+    Invoice,
     LineSource,
     Order,
     OrderHold,
@@ -261,3 +262,14 @@ def tags_with_counts(*, campaign) -> list:
     return list(
         Tag.objects.filter(campaign=campaign).annotate(order_count=Count("orders")).order_by("name")
     )
+
+
+def backer_invoices_for(*, response=None, invite_id=None) -> QuerySet[Invoice]:
+    """The invoices and credit notes a backer sees on their survey: those of the order
+    built from their response (given, or found by its invite) and of the order it was
+    merged into (the same person's pledges, shipped and invoiced as one)."""
+    if response is not None:
+        mine = Q(response=response) | Q(merged_orders__response=response)
+    else:
+        mine = Q(response__invite_id=invite_id) | Q(merged_orders__response__invite_id=invite_id)
+    return Invoice.objects.filter(order_id__in=Order.objects.filter(mine).values("pk"))

@@ -2,16 +2,17 @@
 
 from django import template
 
-from ..models import Invoice
+from ..selectors import backer_invoices_for
 
 register = template.Library()
 
 
 @register.inclusion_tag("orders/pay/_invoices.html", takes_context=True)
 def backer_invoices(context, response):
-    """Links to the invoices and credit notes of the order built from `response`."""
+    """Links to the invoices and credit notes of the order built from `response` (and
+    of the order it was merged into)."""
     invoices = (
-        list(Invoice.objects.filter(order__response=response).order_by("number"))
+        list(backer_invoices_for(response=response).order_by("number"))
         if response is not None and response.pk and response.completed_at
         else []
     )

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from orders.models import Payment, Refund
+from orders.selectors import backer_invoices_for
 from orders.services.invoices import issue_credit_note, issue_invoice
 from surveys.backer_views import SESSION_KEY
 from surveys.models import SurveyResponse
@@ -175,3 +176,27 @@ def test_without_a_survey_session_the_invoice_is_404(client, eur_campaign):
     response = client.get(backer_url(eur_campaign, invoice.number))
 
     assert response.status_code == 404
+
+
+def test_a_backer_whose_order_was_merged_sees_and_downloads_the_kept_orders_invoice(
+    client, eur_campaign
+):
+    """The same person pledged twice; the creator merged the second order into the first
+    and invoiced that one. The second pledge's survey lists that invoice too."""
+    survey = SurveyFactory(campaign=eur_campaign)
+    kept, _kept_invite = backer_order(eur_campaign, survey)
+    merged, merged_invite = backer_order(eur_campaign, survey)
+    merged.merged_into = kept
+    merged.save(update_fields=["merged_into"])
+    invoice = issue_invoice(order=kept)
+    stranger, stranger_invite = backer_order(eur_campaign, survey)
+    as_backer(client, eur_campaign, merged_invite)
+
+    assert list(backer_invoices_for(response=merged.response)) == [invoice]
+    response = client.get(backer_url(eur_campaign, invoice.number))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+
+    # The other side: a backer whose order has nothing to do with the kept one.
+    assert list(backer_invoices_for(response=stranger.response)) == []
+    as_backer(client, eur_campaign, stranger_invite)
+    assert client.get(backer_url(eur_campaign, invoice.number)).status_code == 404

@@ -13,8 +13,9 @@ from djmoney.money import Money
 from inventory import bom
 from orders.models import Order, OrderAddress, OrderState
 from orders.services.building import build_order
+from orders.services.invoices import issue_invoice
 from surveys.models import SurveyResponse
-from tests.factories import OrderLineFactory, SkuFactory, SurveyInviteFactory
+from tests.factories import OrderFactory, OrderLineFactory, SkuFactory, SurveyInviteFactory
 
 from .backer_setup import GERMAN_ADDRESS, build_world, open_survey, step_path
 
@@ -198,3 +199,14 @@ def test_locked_page_queries_do_not_grow_with_the_lines(
     with django_assert_max_num_queries(7):
         page = client.get(done_path(w.campaign))
     assert f"Extra {extra_lines - 1}" in page.content.decode()
+
+
+def test_done_page_links_the_invoice_of_the_order_the_backers_one_was_merged_into(client, w):
+    order = locked_order(client, w)
+    kept = OrderFactory(campaign=w.campaign, state=OrderState.LOCKED, number=order.number + 100)
+    Order.objects.filter(pk=order.pk).update(merged_into=kept, state=OrderState.CANCELLED)
+    invoice = issue_invoice(order=kept)
+    page = client.get(done_path(w.campaign)).content.decode()
+    link = reverse("survey-invoice-pdf", kwargs={"slug": w.campaign.slug, "number": invoice.number})
+    assert link in page
+    assert client.get(link).status_code == 200
