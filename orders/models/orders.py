@@ -154,6 +154,9 @@ class Order(models.Model):
     shipping_zone = models.CharField(max_length=120, blank=True)
     weight_g = models.PositiveIntegerField(default=0)
     priced_at = models.DateTimeField(null=True, blank=True)
+    # When the backer confirmed the survey this order was built from: a rebuild keeps a
+    # re-pricing only while that confirmation is the current one (repriced_money).
+    survey_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     # Digest of what the order was last built from (pledge, survey answers, SKU map,
     # review rules): a bulk rebuild skips orders whose inputs did not change.

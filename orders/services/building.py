@@ -191,9 +191,23 @@ class BuildInput:
     ddp: bool = False
     reverse_charge: bool = False
     customs_number: str = ""
+    # Not in the fingerprint: when the backer confirmed (the order records it), and the
+    # money a re-pricing set on the order since (`repriced_money`), which a rebuild keeps
+    # and an unchanged order already has.
+    completed_at: datetime | None = None
+    repriced: dict = field(default_factory=dict)
 
     def treatment(self) -> dict:
-        return {name: getattr(self, name) for name in TAX_TREATMENT}
+        treatment = {name: getattr(self, name) for name in TAX_TREATMENT}
+        treatment.update((k, v) for k, v in self.repriced.items() if k in TAX_TREATMENT)
+        return treatment
+
+    def survey_money(self) -> tuple[Decimal, Decimal]:
+        """The shipping fee and tax the order charges: the survey's, or a re-pricing's."""
+        return (
+            self.repriced.get("shipping_total", self.shipping_total),
+            self.repriced.get("tax_total", self.tax_total),
+        )
 
     def digest(self) -> str:
         payload = [
@@ -544,7 +558,8 @@ def plan_order(
 
     goods = _round(inp.reward_due + inp.addons_total)
     # Tax-inclusive prices already hold the tax: the total does not add it again.
-    total = goods + inp.shipping_total + (ZERO if rules.prices_include_tax else inp.tax_total)
+    shipping, tax_total = inp.survey_money()
+    total = goods + shipping + (ZERO if rules.prices_include_tax else tax_total)
     credit_applied = min(inp.credit, total)
     balance = max(ZERO, total - credit_applied - inp.paid_total)
 
@@ -572,8 +587,8 @@ def plan_order(
         pledge_amount=inp.pledge_amount,
         credit=inp.credit,
         goods_total=goods,
-        shipping_fee=inp.shipping_total,
-        tax_total=inp.tax_total,
+        shipping_fee=shipping,
+        tax_total=tax_total,
         total=total,
         credit_applied=credit_applied,
         balance_due=balance,
@@ -599,20 +614,20 @@ def settled(order: Order) -> Decimal:
     return order.paid_total.amount + order.refunded_total.amount
 
 
-REPRICED_FIELDS = ("priced_at", "shipping_fee", "tax_total", *TAX_TREATMENT)
+REPRICED_FIELDS = ("priced_at", "survey_confirmed_at", "shipping_fee", "tax_total", *TAX_TREATMENT)
 
 
 def repriced_money(order: dict | None, completed_at) -> dict:
     """The survey money a build takes from the order instead of the response: its
-    shipping fee, tax and tax treatment when re-pricing (`priced_at`) changed them
-    after the backer last confirmed, so that a rebuild (a changed reward map, review
-    rule or duplicate decision) keeps the new rates. A later confirmation quotes with
-    the rates in force, and the response's figures count again. `order`: the
-    order's REPRICED_FIELDS (amounts as Decimal)."""
-    if not order or completed_at is None:
+    shipping fee, tax and tax treatment once re-pricing (`priced_at`) changed them, as
+    long as the order was built from the backer's current confirmation (a rebuild for a
+    changed reward map, review rule or duplicate decision keeps the new rates). A newer
+    confirmation quoted with the rates in force: its figures count again, even if a
+    re-pricing ran on the order built from the one before. `order`: the order's
+    REPRICED_FIELDS (amounts as Decimal)."""
+    if not order or completed_at is None or order["priced_at"] is None:
         return {}
-    priced_at = order["priced_at"]
-    if priced_at is None or priced_at <= completed_at:
+    if order["survey_confirmed_at"] != completed_at:
         return {}
     return {
         "shipping_total": order["shipping_fee"],
@@ -678,7 +693,10 @@ def build_input(
             reward_due=_amount(response.reward_due),
             **{name: getattr(response, name) for name in TAX_TREATMENT},
         )
-        values.update(repriced_money(_repriced_values(order), response.completed_at))
+        values.update(
+            completed_at=response.completed_at,
+            repriced=repriced_money(_repriced_values(order), response.completed_at),
+        )
     return BuildInput(
         backer_id=backer.pk,
         campaign_id=backer.campaign_id,
@@ -947,6 +965,7 @@ def _build(*, order, backer, response, inp, catalog, rules, actor) -> Order:
     order.language = inp.language
     order.reward_id = inp.reward_id
     order.vat_number = inp.vat_number
+    order.survey_confirmed_at = inp.completed_at
     order.country = plan.country
     _money_fields(order, plan)
     order.build_fingerprint = fingerprint(

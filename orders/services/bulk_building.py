@@ -344,7 +344,10 @@ def _inputs(
                 reward_due=reward_due,
                 **dict(zip(TAX_TREATMENT, treatment, strict=True)),
             )
-            values.update(repriced_money(repriced.get(backer["pk"]), completed_at))
+            values.update(
+                completed_at=completed_at,
+                repriced=repriced_money(repriced.get(backer["pk"]), completed_at),
+            )
         yield (
             backer["pk"],
             BuildInput(
@@ -532,6 +535,7 @@ def _create(batch: _Batch, entries: list[_Entry]) -> None:
             reward_id=inp.reward_id,
             country=plan.country,
             vat_number=inp.vat_number,
+            survey_confirmed_at=inp.completed_at,
             weight_g=_weight(plan),
             build_fingerprint=entry.fingerprint,
             created_at=now,
@@ -771,6 +775,7 @@ def _format_new(campaign_id: int, now: datetime, entries: list[_Entry], memo: di
         o["country"],
     )
     i_vat, i_weight, i_fingerprint = o["vat_number"], o["weight_g"], o["build_fingerprint"]
+    i_confirmed = o["survey_confirmed_at"]
     money_at = [
         (o[name], name)
         for name in (
@@ -835,6 +840,7 @@ def _format_new(campaign_id: int, now: datetime, entries: list[_Entry], memo: di
         row[i_address] = _n(address_id)
         row[i_country] = _s(plan.country)
         row[i_vat] = _s(inp.vat_number)
+        row[i_confirmed] = _text(inp.completed_at)
         row[i_weight] = str(block.weight)
         row[i_fingerprint] = entry.fingerprint
         for index, name in money_at:
@@ -957,6 +963,7 @@ def _update(batch: _Batch, entries: list[_Entry]) -> None:
             "language": entry.inp.language,
             "reward_id": entry.inp.reward_id,
             "vat_number": entry.inp.vat_number,
+            "survey_confirmed_at": entry.inp.completed_at,
             "country": plan.country,
             "weight_g": _weight(plan),
             "build_fingerprint": entry.fingerprint,

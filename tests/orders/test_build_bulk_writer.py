@@ -78,3 +78,20 @@ def test_a_failed_batch_stops_the_build_with_its_error_and_keeps_the_batches_bef
     monkeypatch.setattr(bulk_building, "_write_batch", real)
     result = bulk_building.build_orders(campaign=w.campaign, batch_size=2)
     assert (result.created, result.unchanged) == (4, 2)
+
+
+def test_an_error_in_the_planning_thread_lets_the_batch_in_flight_land_and_ends_the_writer(
+    w, monkeypatch
+):
+    for _ in range(4):
+        make_response(w, completed=True)
+
+    def progress(count):
+        raise KeyboardInterrupt  # the operator stops the command
+
+    with pytest.raises(KeyboardInterrupt):
+        bulk_building.build_orders(campaign=w.campaign, batch_size=2, progress=progress)
+    assert Order.objects.filter(campaign=w.campaign).count() == 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("build-orders-writer")]
+    result = bulk_building.build_orders(campaign=w.campaign, batch_size=2)
+    assert (result.created, result.unchanged) == (2, 2)

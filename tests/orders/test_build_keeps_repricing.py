@@ -1,6 +1,8 @@
-"""A rebuild keeps what re-pricing set: an order re-priced after the backer confirmed
-keeps its shipping fee, tax and tax treatment when a changed reward map or rule
-rebuilds it (bulk and one by one alike), until the backer confirms again."""
+"""A rebuild keeps what re-pricing set: an order re-priced after it was built from the
+backer's confirmation keeps its shipping fee, tax and tax treatment when a changed
+reward map or rule rebuilds it (bulk and one by one alike), until the backer confirms
+again; a re-pricing of the order built from an earlier confirmation never wins over a
+newer one. A re-pricing alone leaves the order's fingerprint standing."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -94,3 +96,41 @@ def test_an_order_never_re_priced_takes_the_survey_figures(w):
     response.save()
     build_orders(campaign=w.campaign)
     assert _money(order)[:2] == (D("12.00"), D("0.00"))
+
+
+def test_a_re_pricing_of_the_order_built_from_an_older_confirmation_does_not_win(w):
+    """The backer confirms again (a bigger fee) and the rebuild is still queued when a
+    re-pricing job prices the order built from the confirmation before."""
+    response = make_response(w, completed=True, shipping=D("8.00"))
+    build_orders(campaign=w.campaign)
+    order = Order.objects.get(response=response)
+    response.refresh_from_db()
+    response.shipping_total = D("15.00")
+    response.completed_at = timezone.now() + timedelta(minutes=5)
+    response.save()
+    _reprice(order, shipping="9.50", tax="4.20")  # priced the old order, later still
+    Order.objects.filter(pk=order.pk).update(priced_at=timezone.now() + timedelta(minutes=9))
+    build_order_for_backer(backer=response.backer)  # the queued rebuild
+    assert _money(order)[:2] == (D("15.00"), D("0.00"))
+    order.refresh_from_db()
+    assert order.survey_confirmed_at == response.completed_at
+
+
+def test_a_re_pricing_alone_leaves_the_orders_unchanged_for_the_next_build(w):
+    for _ in range(3):
+        make_response(w, completed=True, shipping=D("8.00"))
+    build_orders(campaign=w.campaign)
+    for order in Order.objects.all():
+        _reprice(order, shipping="9.50", tax="4.20")
+    result = build_orders(campaign=w.campaign)
+    assert (result.unchanged, result.updated) == (3, 0)
+    assert {_money(o)[:2] for o in Order.objects.all()} == {(D("9.50"), D("4.20"))}
+
+
+def test_the_bulk_build_records_the_confirmation_it_built_from(w):
+    response = make_response(w, completed=True)
+    draft = make_response(w)
+    build_orders(campaign=w.campaign)
+    response.refresh_from_db()
+    assert Order.objects.get(response=response).survey_confirmed_at == response.completed_at
+    assert Order.objects.get(response=draft).survey_confirmed_at is None
