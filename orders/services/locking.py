@@ -431,7 +431,9 @@ def lock_orders(
 def unlock_order(*, order: Order, actor, reason: str) -> Order:
     """Staff unlock one order, with a reason (required): it goes back to ready, or to
     submitted when a hold is open, its survey response is editable again, and the
-    timeline records who and why."""
+    timeline records who and why. An exported order counts as not exported any more:
+    what the warehouse has is out of date, and the next export (once locked again)
+    sends the order without asking to include exported orders."""
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired("Say why this order is unlocked.")
@@ -441,14 +443,21 @@ def unlock_order(*, order: Order, actor, reason: str) -> Order:
             raise OrderNotLocked(f"Order {order.number} is not locked.")
         held = OrderHold.objects.filter(order=order, cleared_at__isnull=True).exists()
         to = S.SUBMITTED if held else S.READY
+        exported_at = order.exported_at
+        if exported_at is not None:
+            Order.objects.filter(pk=order.pk).update(exported_at=None)
+            order.exported_at = None
         change_state(order=order, to=to, actor=actor, message=f"Unlocked: {reason}")
+        before, after = {"state": S.LOCKED.value}, {"state": to.value}
+        if exported_at is not None:
+            before["exported_at"], after["exported_at"] = exported_at.isoformat(), None
         order_event_create(
             order=order,
             kind=EventKind.UNLOCK,
             actor=actor,
             message=reason,
-            before={"state": S.LOCKED.value},
-            after={"state": to.value},
+            before=before,
+            after=after,
         )
         if order.response_id:
             SurveyResponse.objects.filter(pk=order.response_id).update(locked_at=None)

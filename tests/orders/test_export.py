@@ -33,6 +33,7 @@ from orders.models import (
     ExportBatch,
     ExportBatchOrder,
     ExportLayout,
+    Order,
     OrderAddress,
     OrderEvent,
     OrderState,
@@ -475,3 +476,22 @@ def test_a_past_batch_leaves_out_an_order_unlocked_since(shop):
     unlock_order(order=de, actor=UserFactory(), reason="Backer changed the dice colour")
     again = csv_text(batch_rows(batch=batch))
     assert "Jürgen" not in again and "Ada Lovelace" in again
+
+
+def test_an_order_unlocked_after_its_export_goes_with_the_next_plain_export(shop):
+    """What the warehouse has of it is out of date: once locked again, the next export
+    sends it without "include orders already exported", and only it."""
+    campaign, de, us = shop
+    _first, rows = run(campaign, PER_LINE)
+    list(rows)
+    unlock_order(order=de, actor=UserFactory(), reason="Backer moved")
+    de.refresh_from_db()
+    assert de.exported_at is None and de.export_count == 1
+    unlock = OrderEvent.objects.get(order=de, kind=EventKind.UNLOCK)
+    assert unlock.after == {"state": de.state, "exported_at": None}
+    Order.objects.filter(pk=de.pk).update(state=S.LOCKED)
+    second, rows = run(campaign, PER_LINE)
+    text = csv_text(rows)
+    assert "Jürgen" in text and "Ada Lovelace" not in text
+    de.refresh_from_db()
+    assert de.export_count == 2 and second.order_count == 1
