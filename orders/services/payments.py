@@ -474,9 +474,10 @@ def pay_link(invite: SurveyInvite) -> str:
     return survey_url(invite.survey, f"pay/t/{invite_token(invite)}/")
 
 
-def send_pay_again_email(*, order: Order) -> bool:
-    """Email the backer that the charge failed, with a magic link to the pay page.
-    False when the order has no survey invite to link to."""
+def send_pay_again_email(*, order: Order, failed: bool = True) -> bool:
+    """Email the backer that the charge failed (`failed`) or that the balance is due,
+    with a magic link to the pay page. False when the order has no survey invite to
+    link to."""
     invite = _invite_of(order)
     if invite is None:
         return False
@@ -488,6 +489,7 @@ def send_pay_again_email(*, order: Order) -> bool:
         "order": order,
         "link": pay_link(invite),
         "language": order.language or "en",
+        "failed": failed,
     }
     with translation.override(order.language or "en"):
         subject = render_to_string("orders/pay/email/pay_again_subject.txt", context)
@@ -509,7 +511,11 @@ def send_pay_again_email(*, order: Order) -> bool:
         order=order,
         kind=EventKind.EMAIL,
         actor="system",
-        message="Payment failed: link to pay again sent.",
+        message=(
+            "Payment failed: link to pay again sent."
+            if failed
+            else "Balance due: link to pay sent."
+        ),
         after={"to": order.email or invite.email},
     )
     return True

@@ -65,7 +65,8 @@ def email_backers_to_fix(*, campaign, hold_ids: Iterable[int], actor) -> EmailRe
     """Email the backer of each selected hold what to do, with the services' own
     emails: fix the address (address_invalid: the fix-your-address mail, sent again
     even when the automatic one already went for this address version — staff chose
-    to ask) or pay (payment_due / payment_failed: the pay link). One email per order
+    to ask) or pay (payment_due: the balance and the pay link; payment_failed: the failed
+    charge and the pay link). One email per order
     and reason; each sent email is on the order's timeline."""
     holds = list(
         _open_holds(campaign=campaign, hold_ids=hold_ids).select_related(
@@ -78,7 +79,9 @@ def email_backers_to_fix(*, campaign, hold_ids: Iterable[int], actor) -> EmailRe
         if hold.reason == HoldReason.ADDRESS_INVALID and order.address is not None:
             done = addresses.send_fix_address_email(order=order, address=order.address, force=True)
         elif hold.reason in (HoldReason.PAYMENT_DUE, HoldReason.PAYMENT_FAILED):
-            done = bool(order.email) and payments.send_pay_again_email(order=order)
+            done = bool(order.email) and payments.send_pay_again_email(
+                order=order, failed=hold.reason == HoldReason.PAYMENT_FAILED
+            )
         else:
             done = False
         if done:

@@ -129,7 +129,19 @@ def test_bulk_email_sends_payment_holds_a_pay_link(owner_client, campaign):
     hold = hold_on(order, HoldReason.PAYMENT_DUE)
     _bulk(owner_client, campaign, [hold], action="email")
     assert [message.to for message in mail.outbox] == [["payme@example.org"]]
-    assert "/pay/" in mail.outbox[0].body
+    message = mail.outbox[0]
+    assert "/pay/" in message.body
+    # Nothing was charged: the mail says the balance is due, never that a charge failed.
+    assert "is due" in message.subject and "left to pay" in message.body
+    assert "failed" not in message.subject + message.body
+
+
+def test_bulk_email_tells_a_failed_payment_hold_that_the_charge_failed(owner_client, campaign):
+    order = _invited_order(campaign, email="declined@example.org")
+    hold = hold_on(order, HoldReason.PAYMENT_FAILED)
+    _bulk(owner_client, campaign, [hold], action="email")
+    message = mail.outbox[0]
+    assert "failed" in message.subject and "the payment failed" in message.body
 
 
 def test_bulk_email_skips_reasons_with_nothing_to_ask(owner_client, campaign):
