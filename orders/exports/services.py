@@ -255,6 +255,8 @@ def export_orders(
         batch = ExportBatch.objects.create(
             campaign=campaign,
             template_name=template.name,
+            layout=template.layout,
+            columns=[{"field": key, "header": header} for key, header in template.columns],
             format=fmt,
             include_exported=include_exported,
             created_by=actor if actor is not None and not isinstance(actor, str) else None,
@@ -292,10 +294,26 @@ def batch_orders(batch: ExportBatch) -> QuerySet[Order]:
     )
 
 
+def batch_template(batch: ExportBatch) -> ColumnTemplate:
+    """The columns a past batch was written with (kept on it), or for a batch from
+    before they were kept, the template of that name as it is now."""
+    if not batch.columns:
+        return template_named(campaign=batch.campaign, name=batch.template_name)
+    return ColumnTemplate(
+        name=batch.template_name,
+        layout=batch.layout,
+        columns=tuple(
+            (column["field"], column["header"])
+            for column in batch.columns
+            if column.get("field") in FIELDS
+        ),
+    )
+
+
 def batch_rows(*, batch: ExportBatch) -> ExportRows:
     """The rows of a past batch again (its orders still locked or later, as they are
-    now), nothing marked."""
-    template = template_named(campaign=batch.campaign, name=batch.template_name)
+    now, in the batch's own columns), nothing marked."""
+    template = batch_template(batch)
     return ExportRows(template=template, orders=batch_orders(batch), batch_id=batch.pk)
 
 

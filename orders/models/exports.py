@@ -44,6 +44,11 @@ class ExportBatch(models.Model):
         "pledges.Campaign", on_delete=models.CASCADE, related_name="export_batches"
     )
     template_name = models.CharField(max_length=80)
+    # The template as it was used ({"field", "header"} in order): a past batch downloads
+    # again with these columns, whatever became of the template since (renamed,
+    # changed, deleted). Empty for batches from before it was kept (then by name).
+    layout = models.CharField(max_length=20, blank=True)
+    columns = models.JSONField(default=list, blank=True)
     format = models.CharField(max_length=10, default="csv")
     include_exported = models.BooleanField(default=False)
     created_by = models.ForeignKey(

@@ -495,3 +495,36 @@ def test_an_order_unlocked_after_its_export_goes_with_the_next_plain_export(shop
     assert "Jürgen" in text and "Ada Lovelace" not in text
     de.refresh_from_db()
     assert de.export_count == 2 and second.order_count == 1
+
+
+def test_a_past_batch_downloads_with_its_own_columns_after_the_template_changed(shop):
+    """Renamed, edited, then deleted: the batch still downloads, with the columns it
+    was written with."""
+    campaign, _de, _us = shop
+    template = create_export_template(
+        campaign=campaign,
+        name="My warehouse",
+        layout=ExportLayout.PER_LINE,
+        columns=[{"field": "order_number", "header": "Ref"}, {"field": "sku", "header": "Item"}],
+    )
+    batch, rows = run(campaign, template_named(campaign=campaign, name="My warehouse"))
+    first = csv_text(rows)
+    assert first.startswith("\ufeffRef,Item")
+    update_export_template(
+        template=template,
+        name="Renamed",
+        layout=ExportLayout.PER_LINE,
+        columns=[{"field": "sku", "header": "SKU only"}],
+    )
+    assert csv_text(batch_rows(batch=batch)) == first
+    template.delete()
+    assert csv_text(batch_rows(batch=batch)) == first
+
+
+def test_a_batch_from_before_the_columns_were_kept_downloads_by_its_template_name(shop):
+    campaign, _de, _us = shop
+    batch, rows = run(campaign, PER_LINE)
+    first = csv_text(rows)
+    ExportBatch.objects.filter(pk=batch.pk).update(layout="", columns=[])
+    batch.refresh_from_db()
+    assert csv_text(batch_rows(batch=batch)) == first
