@@ -9,6 +9,7 @@ JavaScript; htmx only refreshes the address form when the country changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -17,7 +18,7 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -37,6 +38,7 @@ from .models import (
     CHOICE_KINDS,
     AddOnOffer,
     CartLine,
+    QuestionKind,
     Survey,
     SurveyInvite,
     SurveyResponse,
@@ -615,6 +617,14 @@ def _review_step(request, visit: Visit, steps):
     )
 
 
+def _localized_date(value: str) -> str:
+    """A date answer (stored as ISO) as the backer's language writes dates."""
+    try:
+        return formats.date_format(date.fromisoformat(value), "DATE_FORMAT")
+    except (TypeError, ValueError):
+        return value
+
+
 def _answers(visit: Visit) -> list[tuple[str, str]]:
     """The backer's answers to the custom questions, as (question, answer) to show."""
     questions = services.questions_for(survey=visit.survey, reward_id=visit.pledge.reward_id)
@@ -627,6 +637,8 @@ def _answers(visit: Visit) -> list[tuple[str, str]]:
             shown = dict(zip(question.options, text["options"], strict=False))
             chosen = value if isinstance(value, list) else [value] if value else []
             value = ", ".join(shown.get(option, option) for option in chosen)
+        elif question.kind == QuestionKind.DATE and value:
+            value = _localized_date(value)
         elif isinstance(value, bool):
             value = _("Yes") if value else _("No")
         elif isinstance(value, list):

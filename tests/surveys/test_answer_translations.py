@@ -1,5 +1,6 @@
 """The review shows a choice answer in the backer's language: answers are stored as
-the option's own text, the page shows its translation."""
+the option's own text, the page shows its translation. Date answers, stored as ISO
+dates, are written as the backer's language writes dates."""
 
 import pytest
 
@@ -59,3 +60,24 @@ def test_an_english_backer_sees_the_options_as_written(client, w):
     page = _review(client, w, question, ["English", "French"], "en")
     assert "Rules language" in page and "English, French" in page
     assert "Französisch" not in page
+
+
+def _delivery_date(w):
+    return QuestionFactory(
+        survey=w.survey,
+        kind="date",
+        label="Deliver after",
+        options=[],
+        translations={"de": {"label": "Lieferung nach"}},
+    )
+
+
+def test_a_date_answer_is_written_the_german_way(client, w):
+    page = _review(client, w, _delivery_date(w), "2026-05-01", "de")
+    assert "Lieferung nach" in page and "1. Mai 2026" in page
+    assert "2026-05-01" not in page
+
+
+def test_a_date_answer_is_written_the_english_way(client, w):
+    page = _review(client, w, _delivery_date(w), "2026-05-01", "en")
+    assert "May 1, 2026" in page
