@@ -19,6 +19,7 @@ class NothingToExport(OrdersError):
 
     code = "nothing_to_export"
     default_field = "include_exported"
+    exported_before = False  # every locked order went before (the choice would send them)
 
 
 class ExportFormatUnknown(OrdersError):

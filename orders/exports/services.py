@@ -72,8 +72,8 @@ def template_named(*, campaign: Campaign, name: str) -> ColumnTemplate:
 
 
 def clean_columns(*, layout: str, columns: Sequence[dict]) -> list[dict]:
-    """Known fields, a header each (the field's label when left empty), no line
-    fields in a one-row-per-order layout, at least one column."""
+    """Known fields, a header each (the field's label when left empty), every header
+    different, no line fields in a one-row-per-order layout, at least one column."""
     if layout not in ExportLayout.values:
         raise ExportTemplateInvalid("Pick a layout.", field="layout")
     cleaned = []
@@ -86,8 +86,14 @@ def clean_columns(*, layout: str, columns: Sequence[dict]) -> list[dict]:
                 f"“{FIELDS[key].label}” is a field of an order line: it needs the "
                 "one-row-per-line layout."
             )
-        header = " ".join((column.get("header") or "").split()) or FIELDS[key].label
-        cleaned.append({"field": key, "header": header[:120]})
+        header = (" ".join((column.get("header") or "").split()) or FIELDS[key].label)[:120]
+        if any(header.lower() == other["header"].lower() for other in cleaned):
+            # A warehouse import maps columns by header: two alike are ambiguous.
+            raise ExportTemplateInvalid(
+                f"Column {len(cleaned) + 1}: the header “{header}” is already used by "
+                "another column. Give each column its own header."
+            )
+        cleaned.append({"field": key, "header": header})
     if not cleaned:
         raise ExportTemplateInvalid("Add at least one column.")
     return cleaned
@@ -264,13 +270,16 @@ def export_orders(
         count = _record_batch_orders(batch, scope, actor, now)
         if not count:
             already = exportable_orders(campaign=campaign, include_exported=True, orders=orders)
+            exported_before = already.exists()
             hint = (
                 " Every locked order was exported before: tick “include orders already "
                 "exported” to send them again."
-                if already.exists()
+                if exported_before
                 else " Lock orders first."
             )
-            raise NothingToExport("No locked orders to export." + hint)
+            error = NothingToExport("No locked orders to export." + hint)
+            error.exported_before = exported_before
+            raise error
         batch.order_count = count
         batch.save(update_fields=["order_count"])
 

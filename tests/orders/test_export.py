@@ -406,7 +406,7 @@ def test_export_orders_command_fails_when_everything_was_exported(shop, tmp_path
     campaign, _de, _us = shop
     out = tmp_path / "orders.csv"
     call_command("export_orders", campaign.slug, "--template", "per-line", "--out", str(out))
-    with pytest.raises(CommandError, match="exported before"):
+    with pytest.raises(CommandError, match="exported before: give --include-exported"):
         call_command("export_orders", campaign.slug, "--template", "per-line", "--out", str(out))
 
 
@@ -528,3 +528,18 @@ def test_a_batch_from_before_the_columns_were_kept_downloads_by_its_template_nam
     ExportBatch.objects.filter(pk=batch.pk).update(layout="", columns=[])
     batch.refresh_from_db()
     assert csv_text(batch_rows(batch=batch)) == first
+
+
+def test_two_columns_with_one_header_are_refused(shop):
+    campaign, _de, _us = shop
+    with pytest.raises(ExportTemplateInvalid, match="Column 3: the header “sku” is already used"):
+        create_export_template(
+            campaign=campaign,
+            name="Twice",
+            layout=ExportLayout.PER_LINE,
+            columns=[
+                {"field": "sku", "header": "SKU"},
+                {"field": "order_number", "header": ""},
+                {"field": "backer_email", "header": "sku"},
+            ],
+        )

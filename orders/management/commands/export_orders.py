@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from orders.errors import OrdersError
+from orders.errors_lock import NothingToExport
 from orders.exports.services import batch_rows, export_orders, template_named
 from orders.exports.writers import CSV, FORMATS, csv_chunks, write_xlsx
 from orders.models import ExportBatch
@@ -81,6 +82,14 @@ class Command(BaseCommand):
                 actor="export_orders command",
             )
             return batch, rows, columns.name
+        except NothingToExport as exc:
+            hint = (
+                "Every locked order was exported before: give --include-exported to send "
+                "them again."
+                if exc.exported_before
+                else "Lock orders first (manage.py lock_orders)."
+            )
+            raise CommandError(f"No locked orders to export. {hint}") from exc
         except OrdersError as exc:
             raise CommandError(exc.message) from exc
 
