@@ -575,14 +575,28 @@ def segment_create(request, slug):
     if not form.is_valid():
         _form_errors(request, form)
         return HttpResponseRedirect(fallback)
+    name = form.cleaned_data["name"]
+    before = (
+        Segment.objects.filter(campaign=campaign, name__iexact=" ".join(name.split()))
+        .values_list("filters", flat=True)
+        .first()
+    )
     try:
         segment = segments.save_segment(
-            campaign=campaign, name=form.cleaned_data["name"], filters=filters, actor=request.user
+            campaign=campaign, name=name, filters=filters, actor=request.user
         )
     except OrdersError as exc:
         _refused(request, exc)
     else:
-        messages.success(request, f"Segment “{segment.name}” saved.")
+        if before is not None and before != segment.filters:
+            # Saving under a name in use updates that segment: say so, it was not new.
+            messages.warning(
+                request,
+                f"Segment “{segment.name}” existed: its filters were replaced by this list's "
+                "(the ones it had are gone).",
+            )
+        else:
+            messages.success(request, f"Segment “{segment.name}” saved.")
     return HttpResponseRedirect(fallback)
 
 

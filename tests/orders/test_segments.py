@@ -105,3 +105,14 @@ def test_warehouse_may_not_save_a_segment(client, organization, campaign):
     )
     assert response.status_code == 403
     assert not Segment.objects.exists()
+
+
+def test_saving_under_a_name_in_use_says_the_segment_was_replaced(owner_client, campaign):
+    url = reverse("order-segment-create", args=[campaign.slug])
+    owner_client.post(url, {"name": "Mat buyers", "country": "DE"})
+    response = owner_client.post(url, {"name": "mat buyers", "country": "US"}, follow=True)
+    page = response.content.decode()
+    assert "existed: its filters were replaced" in page
+    assert Segment.objects.get(campaign=campaign).filters == {"country": "US"}
+    response = owner_client.post(url, {"name": "Mat buyers", "country": "US"}, follow=True)
+    assert "Segment “Mat buyers” saved." in response.content.decode()
