@@ -76,6 +76,13 @@ class HoldNotOpen(OrdersError):
     code = "hold_not_open"
 
 
+class HoldCauseRemains(OrdersError):
+    """A hold whose cause is in the order's own lines (a line without a SKU): clearing
+    it would send the warehouse a line it cannot pick."""
+
+    code = "hold_cause_remains"
+
+
 class ReasonRequired(OrdersError):
     """Staff actions that bypass a check (accept an address, unlock) need a reason."""
 

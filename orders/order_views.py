@@ -439,7 +439,14 @@ def review_bulk(request, slug):
             done = review_queue.clear_selected_holds(
                 campaign=campaign, hold_ids=hold_ids, actor=request.user, note=data["note"]
             )
-            messages.success(request, f"{done} hold(s) cleared.")
+            text = f"{done} hold(s) cleared."
+            if done < len(hold_ids):
+                text += (
+                    f" {len(hold_ids) - done} left open: an order still has a line without a "
+                    "SKU (a choice not made or an add-on not mapped), or the hold was cleared "
+                    "already."
+                )
+            messages.success(request, text)
         elif data["action"] == "email":
             result = review_queue.email_backers_to_fix(
                 campaign=campaign, hold_ids=hold_ids, actor=request.user

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..errors import HoldNotOpen
+from ..errors import HoldCauseRemains, HoldNotOpen
 from ..events import order_event_create
-from ..models import AddressStatus, EventKind, HoldReason, Order, OrderHold, OrderState
+from ..models import AddressStatus, EventKind, HoldReason, Order, OrderHold, OrderLine, OrderState
 from .states import change_state
 
 ADDRESS_CHECKED = (AddressStatus.VALID.value, AddressStatus.ACCEPTED.value)
@@ -50,10 +50,23 @@ def open_hold(*, order: Order, reason: str, detail: str = "", actor=None) -> Ord
 
 
 def clear_hold(*, hold: OrderHold, actor=None, note: str = "") -> OrderHold:
+    """Clear an open hold (staff, or a service whose cause went). A missing choice or
+    unmapped add-on stays while the order has a line without a SKU: that line could
+    not be picked; making the choice or mapping the add-on rebuilds the order and
+    clears the hold."""
     with transaction.atomic():
         hold = OrderHold.objects.select_for_update().select_related("order").get(pk=hold.pk)
         if not hold.is_open:
             raise HoldNotOpen("This hold is already cleared.")
+        if (
+            hold.reason == HoldReason.MISSING_CHOICE
+            and OrderLine.objects.filter(order_id=hold.order_id, sku__isnull=True).exists()
+        ):
+            raise HoldCauseRemains(
+                f"Order {hold.order.number} still has a line without a SKU (a choice not "
+                "made or an add-on not mapped): the warehouse could not pick it. Have the "
+                "backer choose, or map the add-on in the SKU map; the hold then clears."
+            )
         hold.cleared_at = timezone.now()
         hold.cleared_by = actor if actor is not None and not isinstance(actor, str) else None
         hold.clear_note = note

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from ..errors import HoldCauseRemains
 from ..errors_pages import NoteRequired
 from ..models import HoldReason, OrderHold
 from . import addresses, payments
@@ -48,7 +49,10 @@ def clear_selected_holds(*, campaign, hold_ids: Iterable[int], actor, note: str)
             if hold.reason == HoldReason.ADDRESS_INVALID and address is not None:
                 addresses.accept_address(address=address, actor=actor, reason=note)
             else:
-                clear_hold(hold=hold, actor=actor, note=note)
+                try:
+                    clear_hold(hold=hold, actor=actor, note=note)
+                except HoldCauseRemains:
+                    continue  # its cause is in the order's lines: it stays (counted apart)
             cleared += 1
     return cleared
 

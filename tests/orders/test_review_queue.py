@@ -7,10 +7,18 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from accounts.models import Role
+from orders.errors import HoldCauseRemains
 from orders.models import AddressStatus, HoldReason, OrderHold, OrderState, Tag
 from orders.selectors import hold_counts
 from orders.services.addresses import send_fix_address_email, validate_addresses
-from tests.factories import CampaignFactory, SurveyFactory, SurveyInviteFactory
+from orders.services.holds import clear_hold
+from tests.factories import (
+    CampaignFactory,
+    OrderLineFactory,
+    SkuFactory,
+    SurveyFactory,
+    SurveyInviteFactory,
+)
 
 from .conftest_pages import address_of, client_as, hold_on, order_in
 
@@ -243,3 +251,26 @@ def test_the_automatic_fix_email_still_goes_once_per_address_version(campaign):
     order = hold.order
     sent = [send_fix_address_email(order=order, address=order.address) for _ in range(2)]
     assert (sent, len(mail.outbox)) == ([True, False], 1)
+
+
+def test_a_missing_choice_hold_stays_while_a_line_has_no_sku(owner_client, campaign):
+    """Clearing it would send the warehouse a line it cannot pick: bulk clear leaves
+    it (and says so), the order page refuses; once the line has a SKU it clears."""
+    order = order_in(campaign)
+    line = OrderLineFactory(
+        order=order, sku=None, sku_code="", description="Extra dice", source="addon_unmapped"
+    )
+    hold = hold_on(order, HoldReason.MISSING_CHOICE)
+    other = hold_on(order_in(campaign), HoldReason.MANUAL_REVIEW)
+    response = _bulk(owner_client, campaign, [hold, other], action="clear", note="ship later")
+    page = strip_tags(owner_client.get(response["Location"]).content.decode())
+    assert "1 hold(s) cleared. 1 left open: an order still has a line without a SKU" in page
+    hold.refresh_from_db()
+    assert hold.is_open
+    with pytest.raises(HoldCauseRemains, match="line without a SKU"):
+        clear_hold(hold=hold, note="ship later")
+    line.sku = SkuFactory(organization=campaign.organization)
+    line.save()
+    clear_hold(hold=hold, note="mapped by hand")
+    hold.refresh_from_db()
+    assert not hold.is_open
