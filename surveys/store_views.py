@@ -28,8 +28,8 @@ from .models import LateReward
 from .services import late_pledges
 from .store_forms import LatePledgeForm
 
-# Unpaid late pledges hold stock: one connection may make only a few an hour,
-# so a script cannot sell a limited reward out.
+# An unconfirmed late pledge holds its unit for LATE_HOLD (late_pledges); one
+# connection may make only a few an hour, so a script cannot hold a limited reward.
 STORE_LIMIT_PER_HOUR = 5
 
 

@@ -5,33 +5,36 @@ and country, and becomes a backer of their own (source "late pledge") with an
 empty pledge on that reward, an invite and a started survey response. The
 reward's late price is what their response owes (`reward_due`); they pay it
 with the rest of the survey's balance. Stock is counted, never stored: the
-late-pledge backers on the reward. Buying locks the LateReward row first, so
-buyers of the last units queue there and the store never oversells.
+late-pledge backers on the reward that hold a unit (bought in the last LATE_HOLD,
+or confirmed). Buying locks the LateReward row first, so buyers of the last units
+queue there and the store never oversells; a buyer who confirms after the hold ran
+out needs a unit left then (check_late_stock, under the same lock).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from inventory import bom
+from orders.models import Order, OrderKind, OrderState
 from pledges.models import Backer, BackerSource, PaymentStatus, Platform, Pledge, Reward
 
 from ..errors import SurveysError
 from ..links import magic_link
-from ..models import LateReward, Survey, SurveyInvite, SurveyStatus
+from ..models import LateReward, Survey, SurveyInvite, SurveyResponse, SurveyStatus
 from .invites import next_reminder_at
 from .responses import open_invite
 
@@ -100,13 +103,67 @@ def late_reward_on_sale(*, survey: Survey, reward_id: int) -> LateReward | None:
     )
 
 
-def _sold(reward_ids) -> dict[int, int]:
-    return dict(
-        Pledge.objects.filter(reward_id__in=reward_ids, backer__source=BackerSource.LATE_PLEDGE)
-        .values("reward_id")
-        .annotate(n=Count("pk"))
-        .values_list("reward_id", "n")
+# How long a late pledge holds its unit before the buyer confirms their survey. After
+# that an unconfirmed pledge no longer counts against the stock (a visitor who gave a
+# name and left, or a script, cannot hold units for good); confirming then needs a unit
+# left (`check_late_stock`). A confirmed one holds its unit for good, reopened or not.
+LATE_HOLD = timedelta(hours=2)
+
+
+def _holding(now: datetime) -> Q:
+    """Late pledges that hold a unit: recent, or confirmed (a completed survey or an
+    order built from one; an edit after confirming reopens the survey but keeps the
+    order, and the unit)."""
+    confirmed = SurveyResponse.objects.filter(
+        backer_id=OuterRef("backer_id"), is_test=False, completed_at__isnull=False
     )
+    ordered = Order.objects.filter(
+        backer_id=OuterRef("backer_id"), kind=OrderKind.STANDARD
+    ).exclude(state=OrderState.CANCELLED)
+    return Q(pledged_at__gte=now - LATE_HOLD) | Exists(confirmed) | Exists(ordered)
+
+
+def _sold(reward_ids, *, now: datetime | None = None, besides: int | None = None) -> dict[int, int]:
+    """Units held per reward by late pledges (`besides`: leave that backer out)."""
+    pledges = Pledge.objects.filter(
+        _holding(now or timezone.now()),
+        reward_id__in=reward_ids,
+        backer__source=BackerSource.LATE_PLEDGE,
+    )
+    if besides is not None:
+        pledges = pledges.exclude(backer_id=besides)
+    return dict(pledges.values("reward_id").annotate(n=Count("pk")).values_list("reward_id", "n"))
+
+
+def check_late_stock(*, response: SurveyResponse, pledge: Pledge) -> None:
+    """Before a late backer confirms: one whose hold ran out (and who never confirmed)
+    needs a unit left, counted under the offer's lock like a purchase. Nothing to do
+    for a campaign backer, a recent or an already confirmed late pledge, or an offer
+    without a stock limit. Raises LateSoldOut."""
+    now = timezone.now()
+    if pledge.pledged_at is None or pledge.pledged_at >= now - LATE_HOLD:
+        return
+    if not Backer.objects.filter(pk=pledge.backer_id, source=BackerSource.LATE_PLEDGE).exists():
+        return
+    if Pledge.objects.filter(_holding(now), pk=pledge.pk).exists():
+        return
+    late = (
+        LateReward.objects.select_for_update()
+        .filter(reward_id=pledge.reward_id, survey__campaign_id=response.backer.campaign_id)
+        .select_related("reward")
+        .first()
+    )
+    if late is None or late.stock_limit is None:
+        return
+    sold = _sold([pledge.reward_id], now=now, besides=pledge.backer_id).get(pledge.reward_id, 0)
+    if sold >= late.stock_limit:
+        raise LateSoldOut(
+            _(
+                "Sorry: “%(name)s” sold out while your pledge waited to be confirmed. "
+                "Nothing was charged."
+            )
+            % {"name": late.reward.title}
+        )
 
 
 def late_stock_left(*, late_rewards) -> dict[int, int]:

@@ -607,6 +607,10 @@ def complete_survey(
             _("Tax for your destination cannot be calculated yet. Please come back later."),
             field=SurveyStep.REVIEW,
         )
+    if not response.is_test:
+        from .late_pledges import check_late_stock  # late_pledges builds on this module
+
+        check_late_stock(response=response, pledge=pledge)
     now = timezone.now()
     response.credit = result.money(result.credit)
     # A late pledge's price, or the reward of a pledge the platform did not collect.

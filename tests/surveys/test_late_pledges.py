@@ -18,9 +18,10 @@ from surveys.backer_views import SESSION_KEY
 from surveys.models import LateReward, SurveyInvite, SurveyResponse
 from surveys.services import late_pledges
 from surveys.services.late_pledges import create_late_pledge
+from surveys.services.responses import complete_survey, pledge_of
 from tests.factories import RewardFactory, RewardItemFactory
 
-from .backer_setup import build_world, step_path
+from .backer_setup import build_world, ready_to_confirm, step_path
 
 
 @pytest.fixture
@@ -305,3 +306,62 @@ def test_review_shows_the_reward_price_in_the_balance(client, w):
     assert "$79.00" in html
     # Nothing was paid on a platform: no credit, the whole price is due.
     assert html.count("$79.00") == 2
+
+
+# --- the hold on a unit ------------------------------------------------------
+
+
+def _age(invite, hours=3):
+    """The late pledge of `invite` as if bought `hours` ago."""
+    Pledge.objects.filter(backer=invite.backer).update(
+        pledged_at=timezone.now() - timedelta(hours=hours)
+    )
+
+
+def _confirm(w, invite):
+    response = ready_to_confirm(w, invite)
+    return complete_survey(
+        response=response, survey=w.survey, steps=response.steps_done, pledge=pledge_of(response)
+    )
+
+
+def test_an_unconfirmed_late_pledge_holds_its_unit_for_two_hours_only(w):
+    w.late.stock_limit = 1
+    w.late.save()
+    first = buy(w)
+    with pytest.raises(late_pledges.LateSoldOut):
+        buy(w, email="dan@example.net")
+    _age(first, hours=late_pledges.LATE_HOLD.total_seconds() / 3600 + 0.1)
+    assert late_pledges.late_stock_left(late_rewards=[w.late]) == {w.late.pk: 1}
+    assert buy(w, email="dan@example.net").backer.source == BackerSource.LATE_PLEDGE
+
+
+def test_a_confirmed_late_pledge_keeps_its_unit(w, django_capture_on_commit_callbacks):
+    w.late.stock_limit = 1
+    w.late.save()
+    first = buy(w)
+    with django_capture_on_commit_callbacks(execute=True):
+        _confirm(w, first)
+    _age(first)
+    assert late_pledges.late_stock_left(late_rewards=[w.late]) == {w.late.pk: 0}
+    with pytest.raises(late_pledges.LateSoldOut):
+        buy(w, email="dan@example.net")
+
+
+def test_confirming_after_the_hold_ran_out_needs_a_unit_left(w):
+    w.late.stock_limit = 1
+    w.late.save()
+    slow = buy(w)
+    _age(slow)
+    buy(w, email="dan@example.net")  # took the unit the slow buyer no longer held
+    with pytest.raises(late_pledges.LateSoldOut, match="sold out while your pledge waited"):
+        _confirm(w, slow)
+    assert SurveyResponse.objects.get(invite=slow).completed_at is None
+
+
+def test_confirming_after_the_hold_ran_out_works_while_units_are_left(w):
+    slow = buy(w)  # stock 3
+    _age(slow)
+    buy(w, email="dan@example.net")
+    _confirm(w, slow)
+    assert SurveyResponse.objects.get(invite=slow).completed_at is not None
