@@ -1,15 +1,19 @@
 """Writers: CSV (streamed in chunks, constant memory) and XLSX (openpyxl's
-write-only mode into a temporary file). Cells arrive formula-safe from the fields."""
+write-only mode into a temporary file). Cells arrive formula-safe from the fields;
+XLSX writes text as text cells (never formulas) and gives phone numbers back their
+leading + (see _xlsx_cell)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 CSV, XLSX = "csv", "xlsx"
 FORMATS = {CSV: "CSV", XLSX: "Excel (XLSX)"}
@@ -52,12 +56,29 @@ def write_csv(rows: Iterable[Iterable], out: IO[str]) -> None:
         out.write(chunk)
 
 
+# A phone number or a signed number, as the formula guard left it: "'+49 30 123456".
+_GUARDED_NUMBER = re.compile(r"'[+-][\d\s().\/-]*\d[\d\s().\/-]*")
+
+
+def _xlsx_cell(sheet, value):
+    """Text as a text cell, which a spreadsheet never runs as a formula; a phone or
+    signed number loses the apostrophe the guard put in front of it (in XLSX it would
+    only be part of the text), anything that looks like a formula keeps it."""
+    if not isinstance(value, str):
+        return value
+    if _GUARDED_NUMBER.fullmatch(value):
+        value = value[1:]
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def write_xlsx(rows: Iterable[Iterable], out: IO[bytes], *, title: str = "Orders") -> None:
     """Write the rows as one sheet, streamed (write-only mode keeps memory flat)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     for row in rows:
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     workbook.save(out)
 
 

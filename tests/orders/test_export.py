@@ -543,3 +543,18 @@ def test_two_columns_with_one_header_are_refused(shop):
                 {"field": "backer_email", "header": "sku"},
             ],
         )
+
+
+def test_xlsx_writes_text_cells_and_phone_numbers_without_the_guards_apostrophe(shop):
+    campaign, de, _us = shop
+    de.address.name = '=HYPERLINK("http://evil")'
+    de.address.save()
+    _batch, rows = run(campaign, SHIPSTATION, fmt="xlsx")
+    with xlsx_tempfile(rows, title="Skyforge") as handle:
+        sheet = load_workbook(handle).active
+        header = [cell.value for cell in sheet[1]]
+        cells = {name: sheet.cell(row=2, column=n + 1) for n, name in enumerate(header)}
+    phone = next(cell for name, cell in cells.items() if "phone" in name.lower())
+    assert (phone.value, phone.data_type) == ("+49 30 123456", "s")
+    recipient = next(c for c in cells.values() if "HYPERLINK" in str(c.value))
+    assert recipient.value == '\'=HYPERLINK("http://evil")' and recipient.data_type == "s"
