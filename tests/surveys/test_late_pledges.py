@@ -365,3 +365,10 @@ def test_confirming_after_the_hold_ran_out_works_while_units_are_left(w):
     buy(w, email="dan@example.net")
     _confirm(w, slow)
     assert SurveyResponse.objects.get(invite=slow).completed_at is not None
+
+
+def test_the_store_does_not_greet_visitors_with_the_backers_survey_intro(client, w):
+    w.campaign.intro_text = "Thank you for backing Skyforge! Confirm your reward."
+    w.campaign.save()
+    page = client.get(store_path(w.campaign)).content.decode()
+    assert "Pledge now" in page and "Thank you for backing" not in page
