@@ -406,6 +406,8 @@ def _columns(*keys: str) -> tuple[tuple[str, str], ...]:
     return tuple((key, FIELDS[key].label) for key in keys)
 
 
+# Every part of the address a label may need: the district (a Brazilian bairro, a
+# Korean gu) and the sorting code (a French CEDEX) included.
 ADDRESS_KEYS = (
     "order_number",
     "recipient",
@@ -414,8 +416,10 @@ ADDRESS_KEYS = (
     "address_line2",
     "address_line3",
     "city",
+    "city_area",
     "region",
     "postal_code",
+    "sorting_code",
     "country",
     "phone",
     "backer_email",

@@ -221,10 +221,11 @@ def test_formula_looking_values_are_neutralised(shop):
     de.address.street_address = "-2+3\n=cmd|' /C calc'!A0"
     de.address.save()
     _batch, rows = run(campaign, PER_LINE)
-    row = list(rows)[1]
-    assert row[1] == '\'=HYPERLINK("http://evil")'
-    assert row[3] == "'-2+3" and row[4] == "'=cmd|' /C calc'!A0"
-    assert row[6] == "'+Berlin" and row[10] == "'@SUM(A1)"
+    header, first, *_ = list(rows)
+    row = dict(zip(header, first, strict=True))
+    assert row["Recipient"] == '\'=HYPERLINK("http://evil")'
+    assert row["Address line 1"] == "'-2+3" and row["Address line 2"] == "'=cmd|' /C calc'!A0"
+    assert row["City"] == "'+Berlin" and row["Phone"] == "'@SUM(A1)"
 
 
 def test_formula_looking_header_of_a_custom_template_is_neutralised(shop):
@@ -558,3 +559,16 @@ def test_xlsx_writes_text_cells_and_phone_numbers_without_the_guards_apostrophe(
     assert (phone.value, phone.data_type) == ("+49 30 123456", "s")
     recipient = next(c for c in cells.values() if "HYPERLINK" in str(c.value))
     assert recipient.value == '\'=HYPERLINK("http://evil")' and recipient.data_type == "s"
+
+
+def test_the_built_in_templates_carry_the_district_and_the_sorting_code(shop):
+    """A Brazilian bairro or a French CEDEX is part of the address on the label."""
+    campaign, de, _us = shop
+    de.address.city_area = "Mitte"
+    de.address.sorting_code = "CEDEX 08"
+    de.address.save()
+    for template in (PER_LINE, PER_ORDER_SKUS):
+        _batch, rows = run(campaign, template, include_exported=True)
+        header, first, *_ = list(rows)
+        row = dict(zip(header, first, strict=True))
+        assert (row["District"], row["Sorting code"]) == ("Mitte", "CEDEX 08")
