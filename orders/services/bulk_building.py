@@ -22,13 +22,12 @@ import gc
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from djmoney.money import Money
@@ -53,6 +52,7 @@ from ..models import (
     OrderLine,
     OrderState,
 )
+from .batch_writer import BatchWriter, should_thread
 from .building import (
     _STICKY_WHEN_CLEARED_BY_STAFF,
     AUTOMATIC_HOLDS,
@@ -1087,8 +1087,7 @@ def build_orders(
         .values_list("merged_into_id", flat=True)
         .distinct()
     )
-    threaded = fast and not connection.in_atomic_block
-    with _gc_paused(), _batch_writer(threaded=threaded) as writer:
+    with _gc_paused(), _batch_writer(threaded=should_thread()) as writer:
         after = 0
         for backers in _backer_batches(campaign.pk, batch_size):
             last = backers[-1]["pk"]
@@ -1172,46 +1171,9 @@ def _write_batch(campaign_id, result, now, new, changed, copy_memo) -> None:
         _flush(batch)
 
 
-class _BatchWriter:
-    """Runs the batches' writes in order, on PostgreSQL in a thread with its own
-    connection while the next batch is read and planned: the database's work (COPY,
-    the checks at commit) overlaps Python's instead of following it. At most one batch
-    is in flight; its error is raised at the next `submit` or `wait`. Inline inside a
-    transaction (a second connection would not see its rows) and on SQLite."""
-
-    def __init__(self, *, threaded: bool):
-        self._pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="build-orders-writer")
-            if threaded
-            else None
-        )
-        self._pending: Future | None = None
-
-    def submit(self, fn, *args) -> None:
-        if self._pool is None:
-            fn(*args)
-            return
-        self.wait()
-        self._pending = self._pool.submit(fn, *args)
-
-    def wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self) -> None:
-        """Wait for the thread's work, close its connection and end it. Raises nothing:
-        a failed batch was raised by `wait`, or another error is on its way."""
-        if self._pool is None:
-            return
-        self._pending = None
-        self._pool.submit(connections.close_all).result()
-        self._pool.shutdown()
-
-
 @contextmanager
 def _batch_writer(*, threaded: bool):
-    writer = _BatchWriter(threaded=threaded)
+    writer = BatchWriter(threaded=threaded, name="build-orders-writer")
     try:
         yield writer
     finally:

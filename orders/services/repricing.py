@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -67,6 +66,7 @@ from ..models import (
     OrderState,
     TaxRate,
 )
+from .batch_writer import BatchWriter, should_thread
 from .jobs import CampaignJob
 from .taxes import tax_settings_for
 
@@ -466,42 +466,8 @@ def _batches_postgres(campaign: Campaign, batch_size: int, with_cart: bool):
             last = rows[-1][0]
 
 
-class _Writer:
-    """Writes batches while the next one is read and priced: on PostgreSQL, outside a
-    transaction, a thread with its own connection (so the server updates one batch on
-    one core while Python prices the next on the other); elsewhere, inline."""
-
-    def __init__(self, *, threaded: bool):
-        self.changed = 0
-        self._pool = ThreadPoolExecutor(max_workers=1) if threaded else None
-        self._pending: Future | None = None
-
-    def write(self, updates: list) -> None:
-        if self._pool is None:
-            self.changed += _write(updates, now=timezone.now())
-            return
-        self._wait()
-        self._pending = self._pool.submit(self._write_in_thread, updates)
-
-    @staticmethod
-    def _write_in_thread(updates: list) -> int:
-        try:
-            return _write(updates, now=timezone.now())
-        finally:
-            connection.close()
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            self.changed += self._pending.result()  # raises the thread's error here
-            self._pending = None
-
-    def close(self) -> int:
-        try:
-            self._wait()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-        return self.changed
+def _write_now(updates: list) -> int:
+    return _write(updates, now=timezone.now())
 
 
 def reprice_orders(
@@ -533,7 +499,7 @@ def reprice_orders(
     inclusive = pricer.policy.prices_include_tax
     postgres = connection.vendor == "postgresql"
     batches = _batches_postgres if postgres else _batches
-    writer = _Writer(threaded=postgres and not connection.in_atomic_block)
+    writer = BatchWriter(threaded=should_thread(), name="reprice-writer")
     try:
         for orders in batches(campaign, batch_size, pricer.with_addon_fees):
             updates = []
@@ -554,7 +520,7 @@ def reprice_orders(
             if dry_run:
                 result.changed += len(updates)
             elif updates:
-                writer.write(updates)
+                writer.submit(_write_now, updates)
             if progress is not None:
                 progress(len(orders))
     finally:

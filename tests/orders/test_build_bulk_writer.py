@@ -44,18 +44,11 @@ def test_batches_written_by_the_writer_thread_give_the_inline_orders(w, monkeypa
     Order.objects.update(address=None)
     Order.objects.all().delete()
     OrderCounter.objects.all().delete()
-    monkeypatch.setattr(bulk_building, "_BatchWriter", _inline)
+    monkeypatch.setattr(bulk_building, "should_thread", lambda: False)
     names.clear()
     bulk_building.build_orders(campaign=w.campaign, batch_size=2)
     assert names == ["MainThread"] * 5
     assert _snapshot(w.campaign) == threaded
-
-
-_WRITER = bulk_building._BatchWriter
-
-
-def _inline(*, threaded):
-    return _WRITER(threaded=False)
 
 
 def test_a_failed_batch_stops_the_build_with_its_error_and_keeps_the_batches_before(w, monkeypatch):
